@@ -1,0 +1,1 @@
+"""Backends talk to models through two primitives: option_logprobs and generate."""

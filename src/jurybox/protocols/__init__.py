@@ -1,0 +1,1 @@
+"""Protocols: what a judge asks and how its answer becomes a Verdict."""

@@ -1,0 +1,145 @@
+"""The data that flows through jurybox: prompts, requests, backend results, tasks and verdicts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["ok", "unparsed", "error"]
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str  # "system" | "user" | "assistant"
+    content: str
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A chat prompt. ``prefill`` starts the assistant's turn; the answer token comes right after it.
+
+    Item-independent text (instructions, rubric, few-shot examples) comes first in the messages so
+    that backends can reuse the evaluated prefix across items.
+    """
+
+    messages: tuple[Message, ...]
+    prefill: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"messages": [asdict(m) for m in self.messages], "prefill": self.prefill}
+
+
+@dataclass(frozen=True)
+class OptionsRequest:
+    """Ask for the probability of each answer option as the next token(s) after the prompt."""
+
+    prompt: Prompt
+    options: tuple[str, ...]
+    kind: Literal["options"] = "options"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "prompt": self.prompt.to_dict(), "options": list(self.options)}
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """Free-text generation, optionally constrained to JSON matching ``schema``."""
+
+    prompt: Prompt
+    schema: str | None = None  # JSON schema as canonical JSON text (hashable)
+    max_tokens: int = 256
+    temperature: float = 0.0
+    seed: int | None = 0
+    kind: Literal["generate"] = "generate"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "prompt": self.prompt.to_dict(),
+            "schema": self.schema,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "seed": self.seed,
+        }
+
+
+Request = OptionsRequest | GenerateRequest
+
+
+@dataclass
+class OptionScores:
+    """Result of ``option_logprobs``.
+
+    ``logprobs`` are normalised over the options (they exponentiate to probabilities summing to 1);
+    ``raw_logprobs`` are the model's unnormalised log-probabilities of each option; ``mass`` is the
+    total probability the model gave the options before normalisation (low mass means the model
+    wanted to say something else). ``method`` says how the numbers were obtained.
+    """
+
+    logprobs: dict[str, float]
+    raw_logprobs: dict[str, float]
+    mass: float
+    method: str = "logprobs"
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+@dataclass
+class Generation:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+
+
+BackendResult = OptionScores | Generation
+
+
+@dataclass
+class Verdict:
+    """A judge's answer to one task (or, combined, to one item).
+
+    ``status`` is "ok" when the answer was read, "unparsed" when the model's answer could not be
+    read (the label is then None: never a default label), "error" when the call failed.
+    """
+
+    label: str | None
+    probs: dict[str, float] | None = None
+    status: Status = "ok"
+    raw: str = ""
+    score: float | None = None  # expected score (score protocol) or probability of the positive label
+    extra: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    latency_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Verdict:
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Task:
+    """One model call: an item under one judge and one variant (such as the presentation order)."""
+
+    key: str
+    row: int
+    judge: str
+    variant: str
+    request: Request
+
+
+def canonical_json(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def stable_hash(obj: Any) -> str:
+    """sha256 of the canonical JSON of ``obj``: the same content always gives the same key."""
+    return hashlib.sha256(canonical_json(obj).encode("utf-8")).hexdigest()
