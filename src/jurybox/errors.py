@@ -51,3 +51,23 @@ class GateFailure(JuryboxError):
     """A quality gate was not met (exit status 1, not 2: this is a result, not an error)."""
 
     exit_code = 1
+
+
+class PromptTooLong(JuryboxError):
+    """A rendered prompt does not fit in the model's context window (never truncated silently)."""
+
+    def __init__(self, n_tokens: int, n_ctx: int, reserve: int) -> None:
+        self.n_tokens = n_tokens
+        self.n_ctx = n_ctx
+        super().__init__(
+            f"the prompt is {n_tokens} tokens but the model's context window is {n_ctx} "
+            f"({reserve} reserved for the answer); shorten the item or use a model with a longer context"
+        )
+
+
+class BackendCallError(Exception):
+    """A model call failed for a reason outside the item (network, server error, timeout).
+
+    The engine records it in the store's ``failures`` table with this message and goes on; the
+    task has no verdict, so the next run retries it.
+    """

@@ -1,0 +1,118 @@
+"""The Python API: ``jurybox.judge(df, protocol=..., model=...)`` returns a DataFrame."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from jurybox.backends.base import Backend
+from jurybox.backends.registry import get_backend
+from jurybox.engine import Judge, RunStats, evaluate
+from jurybox.errors import InputError
+from jurybox.items import extract_items, output_names, parse_field_map, read_table
+from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols.registry import make_protocol
+from jurybox.store import Store
+from jurybox.types import Verdict
+
+
+@dataclass
+class JudgeResult:
+    """What a judging run produced: the output table, item verdicts, per-variant verdicts, stats."""
+
+    table: pd.DataFrame
+    verdicts: list[Verdict]
+    variants: list[dict[str, Verdict]]
+    stats: RunStats
+    human: list[str | None] | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+
+
+def load(data: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None]:
+    if isinstance(data, pd.DataFrame):
+        return data.reset_index(drop=True), None
+    return read_table(data), str(data)
+
+
+def human_labels(df: pd.DataFrame, column: str, protocol: JudgeProtocol, source: str | None) -> list[str | None]:
+    """Read and validate a column of human labels against the protocol's label set."""
+    if column not in df.columns:
+        raise InputError(f"human label column '{column}' not found; columns present: "
+                         f"{', '.join(map(str, df.columns))}", file=source, field=column)
+    out: list[str | None] = []
+    for i, v in enumerate(df[column].tolist(), start=1):
+        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
+            out.append(None)
+        else:
+            out.append(protocol.normalise_label(v, file=source, row=i, field=column))
+    return out
+
+
+def run_judge(
+    data: pd.DataFrame | str | os.PathLike[str],
+    protocol: str | JudgeProtocol = "score",
+    *,
+    model: str | os.PathLike[str] | Backend | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
+    fields: Sequence[str] | Mapping[str, str] | None = None,
+    human: str | None = None,
+    progress: bool = False,
+    name: str = "",
+    **protocol_params: Any,
+) -> JudgeResult:
+    """Judge a dataset and return everything the run produced (see :func:`judge` for the table only)."""
+    df, source = load(data)
+    proto = make_protocol(protocol, **protocol_params)
+    items = extract_items(df, proto.required, proto.optional, parse_field_map(fields), source=source)
+    labels = human_labels(df, human, proto, source) if human else None
+    backend = get_backend(model)
+    own_store = not isinstance(store, Store)
+    st = store if isinstance(store, Store) else Store(store)
+    try:
+        verdicts, variants, stats = evaluate(Judge(proto, backend, name), items, st, progress=progress,
+                                             description=f"{proto.name} ({len(items)} items)")
+    finally:
+        if own_store:
+            st.close()
+    names = output_names(df.columns)
+    out = df.copy()
+    out[names["verdict"]] = [v.label for v in verdicts]
+    out[names["verdict_probs"]] = [v.probs for v in verdicts]
+    out[names["verdict_score"]] = [v.score for v in verdicts]
+    out[names["verdict_status"]] = [v.status for v in verdicts]
+    out[names["verdict_raw"]] = [v.raw for v in verdicts]
+    out[names["verdict_error"]] = [v.error for v in verdicts]
+    return JudgeResult(out, verdicts, variants, stats, labels, names)
+
+
+def judge(
+    data: pd.DataFrame | str | os.PathLike[str],
+    protocol: str | JudgeProtocol = "score",
+    *,
+    model: str | os.PathLike[str] | Backend | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
+    fields: Sequence[str] | Mapping[str, str] | None = None,
+    progress: bool = False,
+    **protocol_params: Any,
+) -> pd.DataFrame:
+    """Judge every row of ``data`` and return it with the judge's columns added.
+
+    ``data`` is a DataFrame or a JSONL/CSV/Parquet path; ``protocol`` one of score, pairwise,
+    classify, correctness (or a protocol instance); ``model`` an embedded model name, a GGUF path,
+    or a backend; ``fields`` maps protocol fields to your column names
+    (``{"response_a": "output_1"}``); further keywords configure the protocol (``criteria``,
+    ``labels``, ``scale``, ``orders``, ``combine``...). Verdicts are stored in ``store`` (default
+    ``.jurybox/verdicts.sqlite``), so a rerun makes no model calls.
+
+    The result keeps your columns and rows in order and adds ``verdict`` (label, None when the
+    answer could not be read), ``verdict_probs``, ``verdict_score``, ``verdict_status``
+    ("ok"/"unparsed"/"error"), ``verdict_raw`` and ``verdict_error`` (prefixed ``jurybox_`` when
+    your data already has such a column). ``result.attrs["jurybox"]`` holds the run statistics.
+    """
+    res = run_judge(data, protocol, model=model, store=store, fields=fields, progress=progress, **protocol_params)
+    res.table.attrs["jurybox"] = res.stats.to_dict()
+    return res.table

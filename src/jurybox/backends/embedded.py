@@ -1,0 +1,238 @@
+"""The embedded backend: llama.cpp in-process through llama-cpp-python.
+
+Prefix reuse: the KV cache keeps the tokens of the previous call. Each call tokenises its whole
+prompt, keeps the longest common token prefix with what is cached, drops the rest from the KV
+cache and evaluates only the new suffix. Because every protocol puts its item-independent text
+(instructions, rubric, few-shot examples) first, consecutive items re-evaluate only their own
+tokens. Tokenising the full prompt (instead of prefix and suffix separately) keeps the tokens
+identical to a from-scratch evaluation, so reuse never changes an answer.
+
+``option_logprobs`` reads the next-token distribution after the prompt. Each option's
+probability sums its tokenizer variants ("A" and " A"). When every option's first token is
+distinct across options, one forward pass decides (the first token determines the option);
+otherwise each option's full token sequence is scored (one extra short evaluation per token).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from jurybox.backends.base import normalise
+from jurybox.errors import ModelError, PromptTooLong
+from jurybox.models import ResolvedModel, resolve
+from jurybox.types import Generation, GenerateRequest, OptionScores, OptionsRequest, Prompt
+
+ANSWER_RESERVE = 8  # tokens kept free after the prompt for option scoring
+
+
+class EmbeddedBackend:
+    """llama.cpp in-process. One instance owns one model context; calls are serialised."""
+
+    name = "embedded"
+    concurrency = 1
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] | None = None,
+        *,
+        n_ctx: int | None = None,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        chat: bool | None = None,
+        prefix_reuse: bool = True,
+    ) -> None:
+        self.resolved: ResolvedModel = resolve(model)
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise ModelError("llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'") from exc
+        self.n_ctx = n_ctx or self.resolved.n_ctx
+        try:
+            self.llm = Llama(
+                model_path=str(self.resolved.path),
+                n_ctx=self.n_ctx,
+                n_threads=n_threads or os.cpu_count() or 2,
+                n_batch=n_batch,
+                logits_all=False,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelError(f"cannot load model file {self.resolved.path}: {exc}") from exc
+        self.prefix_reuse = prefix_reuse
+        self._lock = threading.Lock()
+        self._template = self.llm.metadata.get("tokenizer.chat_template")
+        self.chat = (self.resolved.chat and self._template is not None) if chat is None else chat
+        if self.chat and not self._template:
+            raise ModelError(f"model {self.resolved.name} has no chat template; use chat=False")
+        self._jinja: Any = None
+        self._option_cache: dict[str, list[list[int]]] = {}
+        self.calls = 0  # model calls made (for tests and benchmarks)
+        self.evaluated_tokens = 0
+
+    # ------------------------------------------------------------------ identity and rendering
+    def fingerprint(self) -> str:
+        return f"gguf:{self.resolved.sha256}:ctx{self.n_ctx}:{'chat' if self.chat else 'plain'}"
+
+    def render(self, prompt: Prompt) -> str:
+        """The exact text the model sees: its chat template (or plain text), then the prefill."""
+        if not self.chat:
+            body = "\n\n".join(m.content for m in prompt.messages)
+            return body + "\n" + prompt.prefill if prompt.prefill else body
+        if self._jinja is None:
+            from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+            def raise_exception(message: str) -> None:
+                raise ModelError(f"chat template error: {message}")
+
+            env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
+            env.globals["raise_exception"] = raise_exception
+            self._jinja = env.from_string(self._template)
+        bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "ignore")
+        eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode("utf-8", "ignore")
+        text: str = self._jinja.render(
+            messages=[{"role": m.role, "content": m.content} for m in prompt.messages],
+            add_generation_prompt=True,
+            bos_token=bos,
+            eos_token=eos,
+        )
+        if bos and text.startswith(bos) and self.llm._model.add_bos_token():
+            text = text[len(bos):]  # the tokenizer adds BOS itself
+        return text + prompt.prefill
+
+    def tokens(self, prompt: Prompt) -> list[int]:
+        return list(self.llm.tokenize(self.render(prompt).encode("utf-8"), add_bos=True, special=True))
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        return len(self.tokens(prompt))
+
+    # ------------------------------------------------------------------ evaluation
+    def _eval_prompt(self, tokens: list[int], reserve: int) -> np.ndarray:
+        """Evaluate ``tokens`` reusing the cached prefix; return the last position's log-softmax."""
+        if len(tokens) + reserve > self.n_ctx:
+            raise PromptTooLong(len(tokens), self.n_ctx, reserve)
+        llm = self.llm
+        keep = 0
+        if self.prefix_reuse and llm.n_tokens > 0:
+            cached = llm.input_ids[: llm.n_tokens]
+            n = min(len(cached), len(tokens))
+            if n:
+                neq = np.nonzero(np.asarray(cached[:n]) != np.asarray(tokens[:n]))[0]
+                keep = int(neq[0]) if len(neq) else n
+        keep = min(keep, len(tokens) - 1)  # always evaluate at least one token to get fresh logits
+        llm.n_tokens = keep
+        suffix = tokens[keep:]
+        llm.eval(suffix)
+        self.evaluated_tokens += len(suffix)
+        return self._last_logsoftmax()
+
+    def _last_logsoftmax(self) -> np.ndarray:
+        logits = np.ctypeslib.as_array(self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)).astype(np.float64)
+        m = logits.max()
+        return logits - (m + math.log(np.exp(logits - m).sum()))
+
+    def _variants(self, option: str) -> list[list[int]]:
+        if option not in self._option_cache:
+            seqs: list[list[int]] = []
+            for text in (option, " " + option):
+                toks = list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+                if toks and toks not in seqs:
+                    seqs.append(toks)
+            if not seqs:
+                raise ModelError(f"answer option {option!r} tokenises to nothing")
+            self._option_cache[option] = seqs
+        return self._option_cache[option]
+
+    def option_logprobs(self, request: OptionsRequest) -> OptionScores:
+        with self._lock:
+            self.calls += 1
+            tokens = self.tokens(request.prompt)
+            variants = {o: self._variants(o) for o in request.options}
+            first: dict[int, str] = {}
+            single_pass = True
+            for o, seqs in variants.items():
+                for s in seqs:
+                    if first.get(s[0], o) != o:
+                        single_pass = False
+                    first[s[0]] = o
+            max_len = max(len(s) for seqs in variants.values() for s in seqs)
+            reserve = ANSWER_RESERVE if single_pass else max(ANSWER_RESERVE, max_len + 1)
+            lsm = self._eval_prompt(tokens, reserve)
+            raw: dict[str, float] = {}
+            if single_pass:
+                for o, seqs in variants.items():
+                    ids = sorted({s[0] for s in seqs})
+                    raw[o] = float(np.logaddexp.reduce(lsm[ids]))
+                method = "logprobs"
+            else:
+                base = len(tokens)
+                for o, seqs in variants.items():
+                    lps = []
+                    for s in seqs:
+                        lp = float(lsm[s[0]])
+                        for j in range(1, len(s)):
+                            self.llm.n_tokens = base + j - 1
+                            self.llm.eval([s[j - 1]])
+                            self.evaluated_tokens += 1
+                            lp += float(self._last_logsoftmax()[s[j]])
+                        lps.append(lp)
+                    raw[o] = float(np.logaddexp.reduce(lps))
+                self.llm.n_tokens = base  # the prompt stays cached for the next call
+                method = "sequence-logprobs"
+            norm, mass = normalise(raw)
+            top = max(norm, key=lambda k: norm[k])
+            return OptionScores(
+                logprobs=norm,
+                raw_logprobs=raw,
+                mass=mass,
+                method=method,
+                text=top,
+                prompt_tokens=len(tokens),
+                completion_tokens=0,
+            )
+
+    def generate(self, request: GenerateRequest) -> Generation:
+        with self._lock:
+            self.calls += 1
+            tokens = self.tokens(request.prompt)
+            if len(tokens) + request.max_tokens > self.n_ctx:
+                raise PromptTooLong(len(tokens), self.n_ctx, request.max_tokens)
+            grammar = None
+            if request.schema is not None:
+                from llama_cpp import LlamaGrammar
+
+                grammar = LlamaGrammar.from_json_schema(request.schema, verbose=False)
+            out: Any = self.llm.create_completion(
+                prompt=tokens,
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                seed=request.seed,
+                grammar=grammar,
+            )
+            choice = out["choices"][0]
+            usage = out.get("usage", {})
+            return Generation(
+                text=choice["text"],
+                prompt_tokens=int(usage.get("prompt_tokens", len(tokens))),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+                finish_reason=str(choice.get("finish_reason") or "stop"),
+            )
+
+    def close(self) -> None:
+        llm = getattr(self, "llm", None)
+        if llm is not None:
+            llm.close()
+
+
+def tokens_common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -1,0 +1,72 @@
+"""A scripted backend for fast engine tests: answers come from a Python function, not a model.
+
+Like httpx's MockTransport: it exercises everything around the model (prompts, keys, the store,
+combination, output) in milliseconds. End-to-end tests use the real embedded models instead.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from jurybox.backends.base import normalise
+from jurybox.errors import BackendCallError
+from jurybox.types import Generation, GenerateRequest, OptionScores, OptionsRequest, Prompt
+
+
+def prompt_text(prompt: Prompt) -> str:
+    return "\n\n".join(m.content for m in prompt.messages) + "\n" + prompt.prefill
+
+
+class ScriptedBackend:
+    """``options(text, options) -> {option: probability}``; ``generate(text) -> str``.
+
+    ``fail(text) -> str | None`` makes a call fail with that message (a BackendCallError).
+    """
+
+    name = "scripted"
+    concurrency = 1
+
+    def __init__(
+        self,
+        options: Callable[[str, tuple[str, ...]], Mapping[str, float]] | None = None,
+        generate: Callable[[str], str] | None = None,
+        *,
+        fail: Callable[[str], str | None] | None = None,
+        identity: str = "scripted-v1",
+    ) -> None:
+        self._options = options or (lambda text, opts: {o: 1.0 / len(opts) for o in opts})
+        self._generate = generate or (lambda text: "")
+        self._fail = fail
+        self.identity = identity
+        self.calls = 0
+        self.seen: list[str] = []
+
+    def fingerprint(self) -> str:
+        return f"scripted:{self.identity}"
+
+    def _check(self, text: str) -> None:
+        self.calls += 1
+        self.seen.append(text)
+        if self._fail is not None:
+            msg = self._fail(text)
+            if msg:
+                raise BackendCallError(msg)
+
+    def option_logprobs(self, request: OptionsRequest) -> OptionScores:
+        text = prompt_text(request.prompt)
+        self._check(text)
+        probs = self._options(text, request.options)
+        raw = {o: (math.log(probs[o]) if probs.get(o, 0.0) > 0 else float("-inf")) for o in request.options}
+        norm, mass = normalise(raw)
+        top = max(norm, key=lambda k: norm[k])
+        return OptionScores(norm, raw, mass, "scripted", top, prompt_tokens=len(text.split()))
+
+    def generate(self, request: GenerateRequest) -> Generation:
+        text = prompt_text(request.prompt)
+        self._check(text)
+        out = self._generate(text)
+        return Generation(out, prompt_tokens=len(text.split()), completion_tokens=len(out.split()))
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,248 @@
+"""The engine: expand items x judges x variants into tasks, skip stored ones, run the rest.
+
+Every capability goes through :func:`run_tasks`: it looks up each task key in the store, calls the
+backend only for the missing ones (in input order, so consecutive prompts share their prefix),
+commits each verdict as it completes, and shows progress (items/s, ETA).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from jurybox.backends.base import Backend, execute
+from jurybox.errors import BackendCallError, InputError, PromptTooLong
+from jurybox.protocols.base import JudgeProtocol
+from jurybox.store import Store
+from jurybox.types import BackendResult, Request, Task, Verdict, stable_hash
+
+Interpret = Callable[[Task, BackendResult], Verdict]
+
+
+def task_key(backend_fingerprint: str, protocol_params: Mapping[str, Any], request: Request, variant: str) -> str:
+    """Hash of everything that can change an answer.
+
+    The model (file hash or server + model name, context size, template mode), the protocol's
+    parameters (template text, rubric, labels...), the full request (rendered messages with the item
+    content, prefill, options, decoding settings and schema) and the variant (such as the order).
+    """
+    return stable_hash({
+        "v": 1,
+        "model": backend_fingerprint,
+        "protocol": dict(protocol_params),
+        "request": request.to_dict(),
+        "variant": variant,
+    })
+
+
+@dataclass
+class RunStats:
+    n_tasks: int = 0
+    n_cached: int = 0
+    n_done: int = 0
+    n_failed: int = 0
+    model_calls: int = 0
+    wall_s: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    run_id: str = ""
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def merge(self, other: RunStats) -> None:
+        for k in ("n_tasks", "n_cached", "n_done", "n_failed", "model_calls", "wall_s", "prompt_tokens",
+                  "completion_tokens"):
+            setattr(self, k, getattr(self, k) + getattr(other, k))
+        self.failures.extend(other.failures)
+        self.run_id = other.run_id or self.run_id
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class _Progress:
+    def __init__(self, total: int, description: str, enabled: bool) -> None:
+        self.enabled = enabled and total > 0
+        self._p: Any = None
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+
+            class Rate(TextColumn):
+                def __init__(self) -> None:
+                    super().__init__("")
+
+                def render(self, task: Any) -> Any:
+                    from rich.text import Text
+                    speed = task.finished_speed or task.speed
+                    return Text(f"{speed:.2f} tasks/s" if speed else "- tasks/s")
+
+            self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), Rate(),
+                               TextColumn("elapsed"), TimeElapsedColumn(), TextColumn("eta"),
+                               TimeRemainingColumn(), console=Console(file=sys.stderr), transient=False)
+            self._p.start()
+            self._task = self._p.add_task(description, total=total)
+
+    def advance(self) -> None:
+        if self._p is not None:
+            self._p.advance(self._task)
+
+    def close(self) -> None:
+        if self._p is not None:
+            self._p.stop()
+
+
+def _too_long(task: Task, exc: PromptTooLong) -> InputError:
+    return InputError(str(exc), row=task.row + 1)
+
+
+def run_tasks(
+    tasks: Sequence[Task],
+    backend: Backend,
+    store: Store,
+    interpret: Interpret,
+    *,
+    description: str = "judging",
+    progress: bool = False,
+) -> tuple[dict[str, Verdict], RunStats]:
+    """Run the tasks the store does not have; return every task's verdict by key, and run statistics.
+
+    Tasks whose call failed (:class:`BackendCallError`) get a verdict with status "error" in the
+    returned mapping, are recorded in the store's failures table, and are retried by the next run.
+    """
+    t0 = time.perf_counter()
+    unique: dict[str, Task] = {}
+    for t in tasks:
+        unique.setdefault(t.key, t)
+    done = store.get_many(list(unique))
+    todo = [t for k, t in unique.items() if k not in done]
+    stats = RunStats(n_tasks=len(unique), n_cached=len(done))
+    stats.run_id = store.start_run(description, len(unique), len(done))
+    results: dict[str, Verdict] = dict(done)
+    bar = _Progress(len(todo), description, progress)
+
+    def finish(task: Task, result: BackendResult | None, latency: float, error: str | None) -> None:
+        if error is not None:
+            v = Verdict(label=None, status="error", error=error, latency_s=latency)
+            store.put_failure(task, error, stats.run_id)
+            stats.n_failed += 1
+            stats.failures.append({"key": task.key, "row": task.row + 1, "judge": task.judge, "error": error})
+        else:
+            assert result is not None
+            v = interpret(task, result)
+            v.latency_s = latency
+            stats.prompt_tokens += v.prompt_tokens
+            stats.completion_tokens += v.completion_tokens
+            store.put(task, v, stats.run_id)
+            stats.n_done += 1
+        results[task.key] = v
+        bar.advance()
+
+    try:
+        aexecute = getattr(backend, "aexecute", None)
+        if aexecute is not None and getattr(backend, "concurrency", 1) > 1 and todo:
+            asyncio.run(_run_async(todo, backend, finish, stats))
+        else:
+            for task in todo:
+                s = time.perf_counter()
+                try:
+                    result = execute(backend, task.request)
+                except PromptTooLong as exc:
+                    raise _too_long(task, exc) from exc
+                except BackendCallError as exc:
+                    stats.model_calls += 1
+                    finish(task, None, time.perf_counter() - s, str(exc))
+                    continue
+                stats.model_calls += 1
+                finish(task, result, time.perf_counter() - s, None)
+    finally:
+        bar.close()
+        stats.wall_s = time.perf_counter() - t0
+        store.finish_run(stats.run_id, stats.n_done, stats.n_failed)
+    return results, stats
+
+
+async def _run_async(todo: Sequence[Task], backend: Any, finish: Callable[..., None], stats: RunStats) -> None:
+    sem = asyncio.Semaphore(int(backend.concurrency))
+    too_long: list[InputError] = []
+
+    async def one(task: Task) -> None:
+        async with sem:
+            if too_long:
+                return
+            s = time.perf_counter()
+            try:
+                result = await backend.aexecute(task.request)
+            except PromptTooLong as exc:
+                too_long.append(_too_long(task, exc))
+                return
+            except BackendCallError as exc:
+                stats.model_calls += 1
+                finish(task, None, time.perf_counter() - s, str(exc))
+                return
+            stats.model_calls += 1
+            finish(task, result, time.perf_counter() - s, None)
+
+    await asyncio.gather(*(one(t) for t in todo))
+    closer = getattr(backend, "aclose", None)
+    if closer is not None:
+        await closer()
+    if too_long:
+        raise too_long[0]
+
+
+@dataclass
+class Judge:
+    """A judge: a protocol (with its template) asked of a backend. ``name`` labels it in reports."""
+
+    protocol: JudgeProtocol
+    backend: Backend
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = f"{self.protocol.name}:{self.protocol.template}@{self.backend.fingerprint()[:24]}"
+
+
+def build_tasks(judge: Judge, items: Sequence[Mapping[str, Any]]) -> tuple[list[Task], list[list[Task]]]:
+    """All tasks for a judge over the items, and each item's tasks (in variant order)."""
+    fp = judge.backend.fingerprint()
+    params = judge.protocol.params()
+    per_item: list[list[Task]] = []
+    flat: list[Task] = []
+    for row, item in enumerate(items):
+        ts = [Task(key=task_key(fp, params, req, variant), row=row, judge=judge.name, variant=variant, request=req)
+              for variant, req in judge.protocol.requests(item)]
+        per_item.append(ts)
+        flat.extend(ts)
+    return flat, per_item
+
+
+def evaluate(
+    judge: Judge,
+    items: Sequence[Mapping[str, Any]],
+    store: Store,
+    *,
+    progress: bool = False,
+    description: str | None = None,
+) -> tuple[list[Verdict], list[dict[str, Verdict]], RunStats]:
+    """Judge every item: item-level verdicts, the per-variant verdicts of each item, and run stats."""
+    flat, per_item = build_tasks(judge, items)
+    protocol = judge.protocol
+
+    def interpret(task: Task, result: BackendResult) -> Verdict:
+        return protocol.interpret(task.variant, result)
+
+    by_key, stats = run_tasks(flat, judge.backend, store, interpret, description=description or judge.name,
+                              progress=progress)
+    combined: list[Verdict] = []
+    variants: list[dict[str, Verdict]] = []
+    for item, ts in zip(items, per_item):
+        vs = {t.variant: by_key[t.key] for t in ts}
+        variants.append(vs)
+        combined.append(protocol.combine(item, vs))
+    return combined, variants, stats

@@ -1,0 +1,182 @@
+"""Pointwise protocols: score on a rubric, classify into labels, correctness against references."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from jurybox.errors import InputError
+from jurybox.protocols.base import JudgeProtocol
+from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
+
+DEFAULT_RUBRIC_5 = {
+    1: "very poor: fails the criteria or is wrong or irrelevant",
+    2: "poor: major problems, only partly meets the criteria",
+    3: "acceptable: meets the criteria with noticeable flaws",
+    4: "good: meets the criteria with minor flaws",
+    5: "excellent: fully meets the criteria, no flaws",
+}
+
+
+class Score(JudgeProtocol):
+    """Score a response on an integer rubric (default 1-5).
+
+    The verdict's label is the most probable score; ``score`` is the expected score under the
+    judge's distribution over the scale, which is finer-grained and better calibrated than the argmax.
+    """
+
+    name = "score"
+    required = ("response",)
+    optional = ("instruction", "reference")
+    prefill = "Score:"
+
+    def __init__(
+        self,
+        *,
+        criteria: str | None = None,
+        template: str = "default",
+        scale: tuple[int, int] = (1, 5),
+        rubric: Mapping[int, str] | None = None,
+        reverse_rubric: bool = False,
+    ) -> None:
+        super().__init__(criteria=criteria, template=template)
+        lo, hi = scale
+        if hi <= lo or hi - lo > 9:
+            raise ValueError(f"scale must be two integers lo < hi with at most 10 points, got {scale}")
+        self.scale = tuple(range(lo, hi + 1))
+        if rubric is None:
+            rubric = DEFAULT_RUBRIC_5 if self.scale == (1, 2, 3, 4, 5) else {s: "" for s in self.scale}
+        missing = [s for s in self.scale if s not in rubric]
+        if missing:
+            raise ValueError(f"rubric has no description for score(s) {missing}")
+        self.rubric = {s: rubric[s] for s in self.scale}
+        self.reverse_rubric = reverse_rubric
+
+    def labels(self) -> tuple[str, ...]:
+        return tuple(str(s) for s in self.scale)
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "scale": list(self.scale), "rubric": self.rubric, "reverse": self.reverse_rubric}
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        order = sorted(self.rubric, reverse=self.reverse_rubric)
+        text = self.render(
+            scale=self.scale,
+            rubric=[{"score": s, "description": self.rubric[s]} for s in order],
+            instruction=item.get("instruction"),
+            reference=item.get("reference"),
+            response=item["response"],
+        )
+        return [("", OptionsRequest(self.prompt(text), self.labels()))]
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        v = self.option_verdict(result, self.labels())
+        if v.probs:
+            v.score = sum(int(k) * p for k, p in v.probs.items())
+        elif v.label is not None:
+            v.score = float(v.label)
+        return v
+
+    def normalise_label(self, value: Any, *, file: str | None, row: int, field: str) -> str:
+        try:
+            f = float(value)
+        except (TypeError, ValueError):
+            f = float("nan")
+        if f.is_integer() and int(f) in self.scale:
+            return str(int(f))
+        raise InputError(f"score {value!r} is not on the scale {self.scale[0]}-{self.scale[-1]}",
+                         file=file, row=row, field=field)
+
+
+class Classify(JudgeProtocol):
+    """Classify a text into one of a user-given set of labels (optionally described, with examples)."""
+
+    name = "classify"
+    required = ("text",)
+    prefill = "Label:"
+
+    def __init__(
+        self,
+        *,
+        labels: Sequence[str],
+        descriptions: Mapping[str, str] | None = None,
+        examples: Sequence[Mapping[str, str]] = (),
+        criteria: str | None = None,
+        template: str = "default",
+    ) -> None:
+        super().__init__(criteria=criteria, template=template)
+        labels = tuple(str(x).strip() for x in labels)
+        if len(labels) < 2 or len(set(labels)) != len(labels) or any(not x for x in labels):
+            raise ValueError(f"classify needs at least two distinct, non-empty labels, got {list(labels)}")
+        self._labels = labels
+        self.descriptions = dict(descriptions or {})
+        unknown = [k for k in self.descriptions if k not in labels]
+        if unknown:
+            raise ValueError(f"descriptions given for unknown labels {unknown}")
+        self.examples = [dict(e) for e in examples]
+        for e in self.examples:
+            if e.get("label") not in labels:
+                raise ValueError(f"few-shot example label {e.get('label')!r} is not in the label set")
+
+    def labels(self) -> tuple[str, ...]:
+        return self._labels
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "labels": list(self._labels), "descriptions": self.descriptions,
+                "examples": self.examples}
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        text = self.render(labels=self._labels, descriptions=self.descriptions, examples=self.examples,
+                           text=item["text"])
+        return [("", OptionsRequest(self.prompt(text), self._labels))]
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        return self.option_verdict(result, self._labels)
+
+
+_TRUE = {"correct", "true", "yes", "1", "1.0", "right"}
+_FALSE = {"incorrect", "false", "no", "0", "0.0", "wrong"}
+
+
+class Correctness(JudgeProtocol):
+    """Is a candidate answer to a question correct, given optional reference answer(s)?
+
+    Reference answers come from the ``reference`` field: a string, or a list of strings (several
+    acceptable answers). The verdict's ``score`` is the probability of "correct".
+    """
+
+    name = "correctness"
+    required = ("question", "answer")
+    optional = ("reference",)
+    prefill = "Answer:"
+    options = ("yes", "no")
+    to_label = {"yes": "correct", "no": "incorrect"}
+
+    def labels(self) -> tuple[str, ...]:
+        return ("correct", "incorrect")
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        ref = item.get("reference")
+        if ref is None or (isinstance(ref, float) and ref != ref) or ref == "":
+            refs: list[str] = []
+        elif isinstance(ref, list | tuple):
+            refs = [str(r) for r in ref]
+        else:
+            refs = [str(ref)]
+        text = self.render(question=item["question"], answer=item["answer"], references=refs)
+        return [("", OptionsRequest(self.prompt(text), self.options))]
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        v = self.option_verdict(result, self.options, self.to_label)
+        if v.probs:
+            v.score = v.probs["correct"]
+        return v
+
+    def normalise_label(self, value: Any, *, file: str | None, row: int, field: str) -> str:
+        t = str(value).strip().lower()
+        if t in _TRUE:
+            return "correct"
+        if t in _FALSE:
+            return "incorrect"
+        raise InputError(f"label {value!r} is not correct/incorrect (or true/false, yes/no, 1/0)",
+                         file=file, row=row, field=field)

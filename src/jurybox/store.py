@@ -1,0 +1,157 @@
+"""The verdict store: SQLite in WAL mode, one row per task key, written exactly once.
+
+A task key is a hash of everything that can change the answer (see :func:`jurybox.engine.task_key`).
+Each verdict is committed as soon as it completes, so a killed run loses at most the verdict in
+flight and the next run resumes; ``INSERT OR IGNORE`` on the primary key makes a write idempotent.
+Failed calls go to ``failures`` (with their reason) and not to ``verdicts``, so the next run retries them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from jurybox.errors import StoreError
+from jurybox.types import Task, Verdict, canonical_json
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS verdicts (
+    key TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    judge TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    label TEXT,
+    status TEXT NOT NULL,
+    verdict TEXT NOT NULL,
+    request TEXT NOT NULL,
+    latency_s REAL NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS failures (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    run_id TEXT NOT NULL,
+    judge TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS failures_key ON failures(key);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    description TEXT,
+    n_tasks INTEGER,
+    n_cached INTEGER,
+    n_done INTEGER,
+    n_failed INTEGER
+);
+"""
+
+
+def default_store_path() -> Path:
+    return Path(os.environ.get("JURYBOX_STORE", ".jurybox/verdicts.sqlite"))
+
+
+class Store:
+    """A verdict store at ``path`` (created if missing). Use as a context manager or call close()."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        try:
+            if str(self.path) != ":memory:":
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
+                                        check_same_thread=False)
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(SCHEMA)
+        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"cannot open the verdict store at {self.path}: {reason} "
+                             "(choose a writable location with --store or JURYBOX_STORE)") from exc
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- runs
+    def start_run(self, description: str, n_tasks: int, n_cached: int) -> str:
+        run_id = uuid.uuid4().hex[:16]
+        self._write("INSERT INTO runs (run_id, started_at, description, n_tasks, n_cached, n_done, n_failed) "
+                    "VALUES (?, ?, ?, ?, ?, 0, 0)", (run_id, time.time(), description, n_tasks, n_cached))
+        return run_id
+
+    def finish_run(self, run_id: str, n_done: int, n_failed: int) -> None:
+        self._write("UPDATE runs SET finished_at = ?, n_done = ?, n_failed = ? WHERE run_id = ?",
+                    (time.time(), n_done, n_failed, run_id))
+
+    # -- verdicts
+    def get_many(self, keys: Sequence[str]) -> dict[str, Verdict]:
+        out: dict[str, Verdict] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i:i + 500])
+            q = f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(chunk))})"
+            for key, blob in self.conn.execute(q, chunk):
+                out[key] = Verdict.from_dict(json.loads(blob))
+        return out
+
+    def put(self, task: Task, verdict: Verdict, run_id: str) -> bool:
+        """Write a verdict once. Returns False if the key was already stored (nothing changes)."""
+        cur = self._write(
+            "INSERT OR IGNORE INTO verdicts (key, run_id, judge, variant, label, status, verdict, request, "
+            "latency_s, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            (task.key, run_id, task.judge, task.variant, verdict.label, verdict.status,
+             canonical_json(verdict.to_dict()), canonical_json(task.request.to_dict()), verdict.latency_s,
+             verdict.prompt_tokens, verdict.completion_tokens, time.time()),
+        )
+        return cur.rowcount == 1
+
+    def put_failure(self, task: Task, error: str, run_id: str) -> None:
+        self._write("INSERT INTO failures (key, run_id, judge, error, created_at) VALUES (?,?,?,?,?)",
+                    (task.key, run_id, task.judge, error, time.time()))
+
+    def failures(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        q = "SELECT key, run_id, judge, error, created_at FROM failures"
+        args: tuple[Any, ...] = ()
+        if run_id is not None:
+            q += " WHERE run_id = ?"
+            args = (run_id,)
+        cols = ("key", "run_id", "judge", "error", "created_at")
+        return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", args)]
+
+    def count(self) -> int:
+        return int(self.conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
+
+    def rows(self, keys: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        cols = ("key", "run_id", "judge", "variant", "label", "status", "verdict", "latency_s",
+                "prompt_tokens", "completion_tokens", "created_at")
+        q = f"SELECT {', '.join(cols)} FROM verdicts"
+        if keys is None:
+            for r in self.conn.execute(q):
+                yield dict(zip(cols, r))
+        else:
+            ks = list(keys)
+            for i in range(0, len(ks), 500):
+                chunk = ks[i:i + 500]
+                for r in self.conn.execute(q + f" WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+                    yield dict(zip(cols, r))
+
+    def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
+        try:
+            return self.conn.execute(sql, args)  # autocommit: each statement is its own transaction
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write the verdict store at {self.path}: {exc}") from exc
