@@ -16,8 +16,15 @@ Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 
 
-def _codes(ratings: Any, values: Sequence[Any] | None, level: str) -> tuple[np.ndarray, np.ndarray | list[Any]]:
-    """Integer codes (n_items, n_raters), -1 where missing, and the ordered value domain."""
+def _item_counts(codes: np.ndarray, k: int) -> np.ndarray:
+    n_items = codes.shape[0]
+    ok = codes >= 0
+    rows = np.broadcast_to(np.arange(n_items)[:, None], codes.shape)[ok]
+    return np.bincount(rows * k + codes[ok], minlength=n_items * k).reshape(n_items, k)
+
+
+def _counts(ratings: Any, values: Sequence[Any] | None, level: str) -> tuple[np.ndarray, Any]:
+    """Per-item counts of each value, ``(n_items, K)``, and the ordered value domain."""
     if isinstance(ratings, pd.DataFrame):
         ratings = ratings.to_numpy()
     arr = ratings if isinstance(ratings, np.ndarray) else np.asarray(ratings, dtype=object)
@@ -26,30 +33,32 @@ def _codes(ratings: Any, values: Sequence[Any] | None, level: str) -> tuple[np.n
     if arr.dtype.kind in "biuf":  # fast numeric path
         x = arr.astype(float, copy=False)
         present = ~np.isnan(x)
-        domain = np.unique(x[present]) if values is None else np.asarray(values, dtype=float)
-        if values is not None and np.any(np.diff(domain) <= 0) and level != "nominal":
-            raise JuryboxError("values must be given in increasing order for ordinal, interval and ratio data")
+        if values is None:
+            domain = np.sort(pd.unique(x[present]))
+        else:
+            domain = np.asarray(values, dtype=float)
+            if level != "nominal" and np.any(np.diff(domain) <= 0):
+                raise JuryboxError("values must be given in increasing order for ordinal, interval and ratio data")
+        if domain.size <= 32:  # one vectorised comparison per value beats sorting
+            counts = np.stack([(x == v).sum(axis=1) for v in domain], axis=1) if domain.size else (
+                np.zeros((x.shape[0], 0), dtype=np.int64)
+            )
+            if int(counts.sum()) != int(present.sum()):
+                raise JuryboxError(f"ratings contain a value that is not in values={domain.tolist()}")
+            return counts, domain
         order = np.argsort(domain, kind="stable")
         sdom = domain[order]
         codes = np.full(x.shape, -1, dtype=np.int64)
-        if sdom.size:
-            pos = np.clip(np.searchsorted(sdom, x[present]), 0, sdom.size - 1)
-            if not np.all(sdom[pos] == x[present]):
-                raise JuryboxError(f"ratings contain a value that is not in values={list(domain)}")
-            codes[present] = order[pos]
-        return codes, domain
+        pos = np.clip(np.searchsorted(sdom, x[present]), 0, sdom.size - 1)
+        if not np.all(sdom[pos] == x[present]):
+            raise JuryboxError(f"ratings contain a value that is not in values={domain.tolist()}")
+        codes[present] = order[pos]
+        return _item_counts(codes, domain.size), domain
     flat = arr.reshape(-1)
     lab = resolve_labels([flat[~missing_mask(flat)]], values)
     if level in ("interval", "ratio") and not all(isinstance(v, int | float | np.number) for v in lab):
         raise JuryboxError(f"{level} alpha needs numeric ratings; got values {lab[:5]}")
-    return encode(flat, lab, "ratings").reshape(arr.shape), lab
-
-
-def _item_counts(codes: np.ndarray, k: int) -> np.ndarray:
-    n_items = codes.shape[0]
-    ok = codes >= 0
-    rows = np.broadcast_to(np.arange(n_items)[:, None], codes.shape)[ok]
-    return np.bincount(rows * k + codes[ok], minlength=n_items * k).reshape(n_items, k)
+    return _item_counts(encode(flat, lab, "ratings").reshape(arr.shape), len(lab)), lab
 
 
 def _distance(level: str, domain: Any, marginals: np.ndarray) -> np.ndarray:
@@ -90,9 +99,9 @@ def _check_level(level: str) -> None:
 
 def _alpha_parts(ratings: Any, *, level: Level = "nominal", values: Sequence[Any] | None = None) -> Parts:
     _check_level(level)
-    codes, domain = _codes(ratings, values, level)
+    counts, domain = _counts(ratings, values, level)
     k = len(domain)
-    counts = _item_counts(codes, k).astype(float)
+    counts = counts.astype(float)
     m = counts.sum(axis=1)
     keep = m >= 2
     counts, m = counts[keep], m[keep]
@@ -124,9 +133,9 @@ def krippendorff_alpha(
     values 0..3), and the ``krippendorff`` package on random data at every level.
     """
     _check_level(level)
-    codes, domain = _codes(ratings, values, level)
+    counts, domain = _counts(ratings, values, level)
     k = len(domain)
-    counts = _item_counts(codes, k).astype(float)
+    counts = counts.astype(float)
     m = counts.sum(axis=1)
     keep = m >= 2
     if not keep.all():
