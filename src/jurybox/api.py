@@ -11,7 +11,7 @@ import pandas as pd
 
 from jurybox.backends.base import Backend
 from jurybox.backends.registry import get_backend
-from jurybox.engine import Judge, RunStats, evaluate
+from jurybox.engine import Executor, Judge, RunStats, evaluate
 from jurybox.errors import InputError
 from jurybox.items import extract_items, output_names, parse_field_map, read_table
 from jurybox.protocols.base import JudgeProtocol
@@ -62,6 +62,7 @@ def run_judge(
     human: str | None = None,
     progress: bool = False,
     name: str = "",
+    executor: Executor | None = None,
     **protocol_params: Any,
 ) -> JudgeResult:
     """Judge a dataset and return everything the run produced (see :func:`judge` for the table only)."""
@@ -74,7 +75,7 @@ def run_judge(
     st = store if isinstance(store, Store) else Store(store)
     try:
         verdicts, variants, stats = evaluate(Judge(proto, backend, name), items, st, progress=progress,
-                                             description=f"{proto.name} ({len(items)} items)")
+                                             description=f"{proto.name} ({len(items)} items)", executor=executor)
     finally:
         if own_store:
             st.close()

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from jurybox.backends.base import Backend, execute
 from jurybox.errors import BackendCallError, InputError, PromptTooLong
@@ -21,6 +21,18 @@ from jurybox.store import Store
 from jurybox.types import BackendResult, Request, Task, Verdict, stable_hash
 
 Interpret = Callable[[Task, BackendResult], Verdict]
+Finish = Callable[[Task, "BackendResult | None", float, "str | None"], None]
+
+
+class Executor(Protocol):
+    """Runs tasks somewhere else (for example on a Ray cluster).
+
+    ``run`` must call ``finish(task, result, latency_s, error)`` in the driver process once per task
+    (``error`` is a message for a failed call, then ``result`` is None) and add the calls it made to
+    ``stats.model_calls``. ``finish`` interprets the result and commits the verdict to the store.
+    """
+
+    def run(self, todo: Sequence[Task], backend: Backend, finish: Finish, stats: RunStats) -> None: ...
 
 
 def task_key(backend_fingerprint: str, protocol_params: Mapping[str, Any], request: Request, variant: str) -> str:
@@ -108,6 +120,7 @@ def run_tasks(
     *,
     description: str = "judging",
     progress: bool = False,
+    executor: Executor | None = None,
 ) -> tuple[dict[str, Verdict], RunStats]:
     """Run the tasks the store does not have; return every task's verdict by key, and run statistics.
 
@@ -143,6 +156,9 @@ def run_tasks(
         bar.advance()
 
     try:
+        if executor is not None and todo:
+            executor.run(todo, backend, finish, stats)
+            return results, stats
         aexecute = getattr(backend, "aexecute", None)
         if aexecute is not None and getattr(backend, "concurrency", 1) > 1 and todo:
             asyncio.run(_run_async(todo, backend, finish, stats))
@@ -229,6 +245,7 @@ def evaluate(
     *,
     progress: bool = False,
     description: str | None = None,
+    executor: Executor | None = None,
 ) -> tuple[list[Verdict], list[dict[str, Verdict]], RunStats]:
     """Judge every item: item-level verdicts, the per-variant verdicts of each item, and run stats."""
     flat, per_item = build_tasks(judge, items)
@@ -238,7 +255,7 @@ def evaluate(
         return protocol.interpret(task.variant, result)
 
     by_key, stats = run_tasks(flat, judge.backend, store, interpret, description=description or judge.name,
-                              progress=progress)
+                              progress=progress, executor=executor)
     combined: list[Verdict] = []
     variants: list[dict[str, Verdict]] = []
     for item, ts in zip(items, per_item):
