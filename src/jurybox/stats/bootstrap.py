@@ -12,7 +12,8 @@ import pandas as pd
 from jurybox.errors import JuryboxError
 from jurybox.stats._parts import Parts, parts_of
 
-_MAX_WEIGHT_CELLS = 20_000_000  # resamples x units held in memory at once
+_MAX_WEIGHT_CELLS = 10_000_000  # resamples x units held in memory at once
+_MULTINOMIAL_COST = 10  # a multinomial draw per distinct row costs about 10 index draws per unit
 
 
 @dataclass(frozen=True)
@@ -55,10 +56,10 @@ def _resample_sums(rows: np.ndarray, counts: np.ndarray, n_resamples: int, rng: 
     n = int(counts.sum())
     u = rows.shape[0]
     out = np.empty((n_resamples, rows.shape[1]))
-    if u * n_resamples <= _MAX_WEIGHT_CELLS:
+    if u * _MULTINOMIAL_COST <= n:
         w = rng.multinomial(n, counts / n, size=n_resamples).astype(float)
         return w @ rows
-    expanded = np.repeat(rows, counts.astype(np.int64), axis=0) if not np.all(counts == 1) else rows
+    expanded = rows if np.all(counts == 1) else np.repeat(rows, counts.astype(np.int64), axis=0)
     chunk = max(1, _MAX_WEIGHT_CELLS // max(n, 1))
     for start in range(0, n_resamples, chunk):
         b = min(chunk, n_resamples - start)
@@ -87,9 +88,10 @@ def _decomposed_distribution(
         assert parts.contributions is not None
         contrib = parts.contributions
         rows, counts = contrib, np.ones(contrib.shape[0])
-        if contrib.shape[1] <= 64 and contrib.shape[0] * n_resamples > _MAX_WEIGHT_CELLS:
-            rows, counts = np.unique(contrib, axis=0, return_counts=True)
-            counts = counts.astype(float)
+        if contrib.shape[1] <= 64 and contrib.shape[0] > _MULTINOMIAL_COST:
+            distinct, distinct_counts = np.unique(contrib, axis=0, return_counts=True)
+            if distinct.shape[0] * _MULTINOMIAL_COST <= contrib.shape[0]:  # few distinct items
+                rows, counts = distinct, distinct_counts.astype(float)
         unit = "item"
     n_units = int(counts.sum())
     if n_units == 0:
