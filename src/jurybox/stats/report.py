@@ -41,9 +41,15 @@ class AgreementReport:
             "n_missing_judge": self.n_missing_judge,
             "n_missing_human": self.n_missing_human,
             "level": self.level,
-            "labels": [v.item() if isinstance(v, np.generic) else v for v in self.labels],
+            "labels": [_plain(v) for v in self.labels],
             "statistics": {k: v.to_dict() for k, v in self.statistics.items()},
         }
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        v = v.item()
+    return int(v) if isinstance(v, float) and v.is_integer() else v
 
 
 def _alpha_of_pair(level: str) -> Callable[[Any, Any], float]:

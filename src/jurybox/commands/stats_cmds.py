@@ -1,0 +1,273 @@
+"""CLI: ``jurybox agree``, ``jurybox gate`` and ``jurybox qrels-agree`` (thin views of jurybox.stats / jurybox.ir)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from jurybox.errors import GateFailure, InputError, JuryboxError
+
+ALL = "(all)"
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError("file not found", file=str(path))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True, dtype=False)
+        if suffix == ".json":
+            return pd.read_json(path, dtype=False)
+        if suffix == ".csv":
+            return pd.read_csv(path, keep_default_na=True)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except ValueError as exc:
+        raise InputError(f"cannot read the file: {exc}", file=str(path)) from None
+    raise InputError("unknown file type; expected .jsonl, .csv or .parquet", file=str(path))
+
+
+def _normalise(human: pd.Series, judge: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Labels comparable across file formats: numbers if both sides are numeric, else text."""
+    hn = pd.to_numeric(human, errors="coerce")
+    jn = pd.to_numeric(judge, errors="coerce")
+    if (hn.isna() == human.isna()).all() and (jn.isna() == judge.isna()).all():
+        return hn.to_numpy(dtype=float), jn.to_numpy(dtype=float)
+
+    def text(s: pd.Series) -> np.ndarray:
+        def one(v: Any) -> Any:
+            if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+                return None
+            if isinstance(v, float) and v.is_integer():
+                return str(int(v))
+            return str(v)
+
+        return np.array([one(v) for v in s.tolist()], dtype=object)
+
+    return text(human), text(judge)
+
+
+def _load_pairs(
+    verdicts: Path, human: str, human_field: str | None, key: list[str] | None, verdict_field: str
+) -> tuple[pd.DataFrame, str]:
+    """The verdict table with a ``__human__`` column; returns it and a note on the human source."""
+    df = _read_table(verdicts)
+    if verdict_field not in df.columns:
+        raise InputError(f"no '{verdict_field}' column (is this a file written by 'jurybox judge'?)", file=str(verdicts))
+    if human in df.columns and human_field is None:
+        df["__human__"] = df[human]
+        return df, f"column '{human}'"
+    path = Path(human)
+    if not path.is_file():
+        raise JuryboxError(
+            f"--human {human!r} is neither a column of {verdicts} (columns: {', '.join(map(str, df.columns))}) nor a file"
+        )
+    if not key or not human_field:
+        raise JuryboxError("--human given as a file needs --human-field (its label column) and --key (the join column)")
+    labels = _read_table(path)
+    for col in [*key, human_field]:
+        if col not in labels.columns:
+            raise InputError("column not found", file=str(path), field=col)
+    for col in key:
+        if col not in df.columns:
+            raise InputError("join column not found", file=str(verdicts), field=col)
+    if labels.duplicated(key).any():
+        row = int(np.flatnonzero(labels.duplicated(key).to_numpy())[0]) + 1
+        raise InputError(f"the key {key} repeats", file=str(path), row=row)
+    right = labels[[*key, human_field]].rename(columns={human_field: "__human__"})
+    left = df.drop(columns=["__human__"], errors="ignore")
+    merged = left.merge(right, on=key, how="left", validate="many_to_one")
+    return merged, f"{path}:{human_field}"
+
+
+def _judge_column(df: pd.DataFrame, verdict_field: str) -> pd.Series:
+    judge = df[verdict_field].copy()
+    if "verdict_status" in df.columns:
+        judge = judge.where(df["verdict_status"].fillna("ok") == "ok")
+    return judge
+
+
+def _reports(
+    df: pd.DataFrame, verdict_field: str, by: str | None, cluster: str | None, **kwargs: Any
+) -> dict[str, Any]:
+    from jurybox.stats import agreement_report
+
+    parts: list[tuple[str, pd.DataFrame]] = [(ALL, df)]
+    if by is not None:
+        if by not in df.columns:
+            raise JuryboxError(f"--by {by!r} is not a column; columns: {', '.join(map(str, df.columns))}")
+        parts += [(str(k), g) for k, g in df.groupby(by, sort=True, dropna=False)]
+    if cluster is not None and cluster not in df.columns:
+        raise JuryboxError(f"--cluster {cluster!r} is not a column")
+    out = {}
+    for name, part in parts:
+        h, j = _normalise(part["__human__"], _judge_column(part, verdict_field))
+        groups = part[cluster].to_numpy() if cluster else None
+        out[name] = agreement_report(h, j, groups=groups, **kwargs)
+    return out
+
+
+def _fmt(v: float) -> str:
+    return "nan" if v != v else f"{v:.3f}"
+
+
+def _print_reports(reports: dict[str, Any], source: str, console: Console) -> None:
+    for name, rep in reports.items():
+        title = f"Agreement with human labels ({source})" + ("" if name == ALL else f" where {name}")
+        table = Table(title=title)
+        table.add_column("statistic")
+        table.add_column("estimate", justify="right")
+        conf = next(iter(rep.statistics.values())).confidence if rep.statistics else 0.95
+        table.add_column(f"{conf:.0%} interval", justify="right")
+        for stat, iv in rep.statistics.items():
+            table.add_row(stat, _fmt(iv.estimate), f"[{_fmt(iv.low)}, {_fmt(iv.high)}]")
+        console.print(table)
+        console.print(
+            f"items {rep.n_items}, used {rep.n_used}; missing verdicts (unparsed/error/null) "
+            f"{rep.n_missing_judge}; missing human labels {rep.n_missing_human}"
+        )
+
+
+HUMAN_HELP = "A column of VERDICTS holding the human label, or a file of human labels (then --human-field, --key)."
+
+
+def agree(
+    verdicts: Path = typer.Argument(..., help="Verdict file written by 'jurybox judge' (.jsonl, .csv, .parquet)."),
+    human: str = typer.Option(..., "--human", help=HUMAN_HELP),
+    human_field: str | None = typer.Option(None, "--human-field", help="Label column of the --human file."),
+    key: list[str] | None = typer.Option(None, "--key", help="Column(s) joining VERDICTS to the --human file."),
+    by: str | None = typer.Option(None, "--by", help="Also report per value of this column."),
+    level: str = typer.Option("nominal", "--level", help="nominal, ordinal or interval."),
+    cluster: str | None = typer.Option(None, "--cluster", help="Resample clusters (e.g. query id), not items."),
+    verdict_field: str = typer.Option("verdict", "--verdict-field"),
+    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples."),
+    confidence: float = typer.Option(0.95, "--confidence"),
+    seed: int = typer.Option(0, "--seed"),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+) -> None:
+    """Agreement of a judge with human labels, with bootstrap confidence intervals."""
+    df, source = _load_pairs(verdicts, human, human_field, key, verdict_field)
+    reports = _reports(
+        df, verdict_field, by, cluster, level=level, n_resamples=resamples, confidence=confidence, seed=seed
+    )
+    if as_json:
+        typer.echo(json.dumps({name: r.to_dict() for name, r in reports.items()}, indent=2, default=str))
+    else:
+        _print_reports(reports, source, Console())
+
+
+def gate(
+    verdicts: Path = typer.Argument(..., help="Verdict file written by 'jurybox judge'."),
+    human: str = typer.Option(..., "--human", help=HUMAN_HELP),
+    human_field: str | None = typer.Option(None, "--human-field"),
+    key: list[str] | None = typer.Option(None, "--key"),
+    level: str = typer.Option("nominal", "--level"),
+    min_kappa: float | None = typer.Option(None, "--min-kappa", help="Bar for Cohen's kappa."),
+    min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="Bar for accuracy (agreement)."),
+    min_alpha: float | None = typer.Option(None, "--min-alpha", help="Bar for Krippendorff's alpha."),
+    min_ac1: float | None = typer.Option(None, "--min-ac1", help="Bar for Gwet's AC1."),
+    lower_bound: bool = typer.Option(False, "--lower-bound", help="Compare the interval's lower bound, not the estimate."),
+    verdict_field: str = typer.Option("verdict", "--verdict-field"),
+    resamples: int = typer.Option(1000, "--resamples"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Exit 1 when a statistic is below its bar (for CI pipelines); 0 when all bars are met."""
+    bars = {
+        "cohen_kappa": min_kappa,
+        "accuracy": min_accuracy,
+        "krippendorff_alpha": min_alpha,
+        "gwet_ac1": min_ac1,
+    }
+    bars = {k: v for k, v in bars.items() if v is not None}
+    if not bars:
+        raise JuryboxError("give at least one bar: --min-kappa, --min-accuracy, --min-alpha or --min-ac1")
+    df, _ = _load_pairs(verdicts, human, human_field, key, verdict_field)
+    report = _reports(df, verdict_field, None, None, level=level, n_resamples=resamples, seed=seed)[ALL]
+    failed, passed = [], []
+    for stat, bar in bars.items():
+        iv = report.statistics[stat]
+        value = iv.low if lower_bound else iv.estimate
+        what = f"{stat}{' lower bound' if lower_bound else ''} {_fmt(value)}"
+        if value == value and value >= bar:
+            passed.append(f"{what} >= {bar:g}")
+        else:
+            failed.append(f"{what} < {bar:g}")
+    missing = f"{report.n_missing_judge} of {report.n_items} verdicts missing"
+    if failed:
+        raise GateFailure(f"gate failed: {'; '.join(failed)} ({missing})")
+    typer.echo(f"gate passed: {'; '.join(passed)} ({missing})")
+
+
+def qrels_agree(
+    human_qrels: Path = typer.Argument(..., help="Reference (human) TREC qrels."),
+    llm_qrels: list[Path] = typer.Argument(..., help="One or more LLM qrels to compare."),
+    runs: Path | None = typer.Option(None, "--runs", help="Directory of TREC run files: also compare system rankings."),
+    measure: str = typer.Option("nDCG@10", "--measure", help="IR measure for system rankings (ir-measures syntax)."),
+    test: str = typer.Option("t", "--test", help="Paired test for significance agreement: t or wilcoxon."),
+    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
+    no_clip: bool = typer.Option(False, "--no-clip", help="Reject LLM labels outside 0..3 instead of clipping."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Agreement of LLM relevance labels with human qrels: one row per label set."""
+    from jurybox.ir import (
+        per_query_scores,
+        qrels_agreement,
+        ranking_agreement,
+        read_qrels,
+        read_run,
+        significance_agreement,
+    )
+
+    human = read_qrels(human_qrels)
+    run_tables = {}
+    if runs is not None:
+        if not runs.is_dir():
+            raise InputError("--runs must be a directory of run files", file=str(runs))
+        run_tables = {p.name: read_run(p) for p in sorted(runs.iterdir()) if p.is_file() and not p.name.startswith(".")}
+        if len(run_tables) < 2:
+            raise InputError("--runs needs at least 2 run files to rank systems", file=str(runs))
+    ref_scores = per_query_scores(human, run_tables, measure=measure) if run_tables else None
+    rows: dict[str, dict[str, Any]] = {}
+    for path in llm_qrels:
+        llm = read_qrels(path)
+        row = qrels_agreement(human, llm, clip=not no_clip).to_dict()
+        if ref_scores is not None:
+            est = per_query_scores(llm, run_tables, measure=measure)
+            row["ranking"] = ranking_agreement(ref_scores.mean(axis=1).to_dict(), est.mean(axis=1).to_dict()).to_dict()
+            row["significance"] = significance_agreement(ref_scores, est, test=test, alpha=alpha).to_dict()  # type: ignore[arg-type]
+        rows[path.name] = row
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"Agreement with {human_qrels.name}")
+    cols = ["label set", "pairs", "kappa", "alpha (ord)"]
+    cuts = list(next(iter(rows.values()))["binarised_kappa"]) if rows else []
+    cols += [f"kappa {c}" for c in cuts]
+    if ref_scores is not None:
+        cols += [f"tau ({measure})", "tau_AP", "rho", "sig FP", "sig FN"]
+    for c in cols:
+        table.add_column(c, justify="left" if c == "label set" else "right")
+    for name, row in rows.items():
+        cells = [name, str(row["n_common"]), _fmt(row["cohen_kappa"]), _fmt(row["krippendorff_alpha_ordinal"])]
+        cells += [_fmt(row["binarised_kappa"][c]) for c in cuts]
+        if ref_scores is not None:
+            rk, sg = row["ranking"], row["significance"]
+            cells += [_fmt(rk["kendall_tau"]), _fmt(rk["tau_ap"]), _fmt(rk["spearman"])]
+            cells += [f"{sg['false_positives']}/{sg['n_pairs']}", f"{sg['false_negatives']}/{sg['n_pairs']}"]
+        table.add_row(*cells)
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agree")(agree)
+    app.command("gate")(gate)
+    app.command("qrels-agree")(qrels_agree)
