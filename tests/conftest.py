@@ -38,6 +38,11 @@ def require_model(name: str) -> None:
 
 
 @pytest.fixture(scope="session")
+def need_gemma() -> None:
+    require_model("gemma-3-270m")
+
+
+@pytest.fixture(scope="session")
 def gemma():
     require_model("gemma-3-270m")
     from jurybox.backends.registry import get_backend
