@@ -1,0 +1,151 @@
+"""How many labels are wrong: estimated error rate with an interval, per class, precision by confidence.
+
+Definitions (N rows, F flagged, R of the flagged reviewed, E of those confirmed errors = relabel or drop):
+
+* flag rate            F / N, with a Wilson score interval
+* review precision     E / R, with a Wilson score interval (reviewed flags only)
+* estimated error rate without reviews: F / N (every flag counted as an error: an upper estimate for the
+  flagged set); with reviews: (F / N) x (E / R), interval (F / N) x the precision's interval. Errors among
+  unflagged rows are not counted (recall is unknown without reviewing them), so with reviews this is a
+  lower estimate of the true error rate.
+* precision by confidence bin: reviewed flags grouped by the detector's confidence in its suggested
+  label, bins (lo, hi] with the first bin closed; Nahum et al. (2025) report this probability rising with
+  ensemble confidence.
+
+The Wilson interval for k successes of n at level 1 - a, z = Phi^-1(1 - a/2):
+(p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), p = k/n; it is (nan, nan) for n = 0.
+Checked against Newcombe (1998, Stat. Med. 17:857, Table I, method 3): 81/263 -> (0.2553, 0.3662),
+15/148 -> (0.0624, 0.1605), 0/20 -> (0, 0.1611), 1/29 -> (0.0061, 0.1718).
+This is the only statistic kept here; agreement statistics live in :mod:`jurybox.stats`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy.stats import norm
+
+from jurybox.errors import JuryboxError
+
+DEFAULT_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion k/n (module docstring)."""
+    if n <= 0:
+        return (float("nan"), float("nan"))
+    if not 0 < confidence < 1:
+        raise JuryboxError(f"confidence must be in (0, 1), got {confidence}")
+    z = float(norm.ppf(1 - (1 - confidence) / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+@dataclass(frozen=True)
+class ClassBreakdown:
+    label: str
+    n: int
+    n_flagged: int
+    flag_rate: float
+    n_reviewed: int
+    n_confirmed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ConfidenceBin:
+    low: float
+    high: float
+    n_reviewed: int
+    n_confirmed: int
+    precision: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LabelErrorSummary:
+    n: int
+    n_flagged: int
+    flag_rate: float
+    flag_rate_interval: tuple[float, float]
+    n_reviewed: int
+    n_confirmed: int
+    precision: float
+    precision_interval: tuple[float, float]
+    error_rate: float
+    error_rate_interval: tuple[float, float]
+    confidence: float
+    per_class: tuple[ClassBreakdown, ...]
+    by_confidence: tuple[ConfidenceBin, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["per_class"] = [c.to_dict() for c in self.per_class]
+        d["by_confidence"] = [b.to_dict() for b in self.by_confidence]
+        return d
+
+
+def summarize(
+    given: Any,
+    flagged: Any,
+    labels: Sequence[str],
+    *,
+    flag_confidence: Any = None,
+    reviewed_error: Any = None,
+    bins: Sequence[float] = DEFAULT_BINS,
+    confidence: float = 0.95,
+) -> LabelErrorSummary:
+    """Summarise flags (and reviews, when any) over N rows.
+
+    ``given``: N label indices; ``flagged``: N bools; ``flag_confidence``: N floats (the detector's
+    confidence in its suggestion, NaN where none); ``reviewed_error``: N values, 1.0 = reviewed and
+    confirmed an error, 0.0 = reviewed and kept, NaN = not reviewed.
+    """
+    y = np.asarray(given, dtype=np.int64)
+    f = np.asarray(flagged, dtype=bool)
+    n = y.shape[0]
+    if f.shape != (n,):
+        raise JuryboxError(f"flagged must have one value per row ({n}), got shape {f.shape}")
+    conf = np.full(n, np.nan) if flag_confidence is None else np.asarray(flag_confidence, dtype=np.float64)
+    rev = np.full(n, np.nan) if reviewed_error is None else np.asarray(reviewed_error, dtype=np.float64)
+    if conf.shape != (n,) or rev.shape != (n,):
+        raise JuryboxError(f"flag_confidence and reviewed_error must have one value per row ({n})")
+    edges = np.asarray(bins, dtype=np.float64)
+    if edges.ndim != 1 or edges.shape[0] < 2 or np.any(np.diff(edges) <= 0):
+        raise JuryboxError(f"bins must be increasing edges, got {list(bins)}")
+    n_flag = int(f.sum())
+    reviewed = f & ~np.isnan(rev)
+    n_rev = int(reviewed.sum())
+    n_conf = int((rev[reviewed] > 0.5).sum())
+    flag_rate = n_flag / n if n else float("nan")
+    fr_int = wilson_interval(n_flag, n, confidence)
+    precision = n_conf / n_rev if n_rev else float("nan")
+    p_int = wilson_interval(n_conf, n_rev, confidence)
+    if n_rev:
+        err, err_int = flag_rate * precision, (flag_rate * p_int[0], flag_rate * p_int[1])
+    else:
+        err, err_int = flag_rate, fr_int
+    per_class = []
+    for k, lab in enumerate(labels):
+        m = y == k
+        nk = int(m.sum())
+        per_class.append(ClassBreakdown(lab, nk, int((f & m).sum()), float((f & m).sum() / nk) if nk else float("nan"),
+                                        int((reviewed & m).sum()), int((rev[reviewed & m] > 0.5).sum())))
+    by_conf = []
+    for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        in_bin = reviewed & ~np.isnan(conf) & (conf <= hi) & ((conf > lo) | (b == 0) & (conf >= lo))
+        nb = int(in_bin.sum())
+        cb = int((rev[in_bin] > 0.5).sum())
+        by_conf.append(ConfidenceBin(float(lo), float(hi), nb, cb, cb / nb if nb else float("nan")))
+    return LabelErrorSummary(n, n_flag, flag_rate, fr_int, n_rev, n_conf, precision, p_int, err, err_int,
+                             confidence, tuple(per_class), tuple(by_conf))
