@@ -63,8 +63,15 @@ def test_cluster_bootstrap_resamples_groups_and_is_wider_with_correlated_cluster
     looped, n_units, unit = _looped_distribution(
         cohen_kappa, (a, b), {}, groups, 400, np.random.default_rng(0)
     )
-    assert unit == "group" and n_units == 20 and abs(np.std(looped) - np.std(
-        bootstrap_distribution(cohen_kappa, a, b, groups=groups, n_resamples=400)[0])) < 0.3 * np.std(looped)
+    assert (
+        unit == "group"
+        and n_units == 20
+        and abs(
+            np.std(looped)
+            - np.std(bootstrap_distribution(cohen_kappa, a, b, groups=groups, n_resamples=400)[0])
+        )
+        < 0.3 * np.std(looped)
+    )
 
 
 def test_bootstrap_alpha_and_pearson_and_missing() -> None:

@@ -31,15 +31,21 @@ def verdicts(tmp_path: Path) -> Path:
         status = "ok"
         if i % 20 == 0:
             verdict, status = None, "unparsed"
-        rows.append({"id": i, "topic": "ab"[i % 2], "label": label, "verdict": verdict, "verdict_status": status})
+        rows.append(
+            {"id": i, "topic": "ab"[i % 2], "label": label, "verdict": verdict, "verdict_status": status}
+        )
     path = tmp_path / "v.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    pd.DataFrame(rows)[["id", "label"]].rename(columns={"label": "gold"}).to_csv(tmp_path / "h.csv", index=False)
+    pd.DataFrame(rows)[["id", "label"]].rename(columns={"label": "gold"}).to_csv(
+        tmp_path / "h.csv", index=False
+    )
     return path
 
 
 def test_agree_json_counts_unparsed(verdicts: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(["agree", str(verdicts), "--human", "label", "--by", "topic", "--json", "--resamples", "200"], capsys)
+    code, out, _ = _run(
+        ["agree", str(verdicts), "--human", "label", "--by", "topic", "--json", "--resamples", "200"], capsys
+    )
     assert code == 0
     data = json.loads(out)
     assert set(data) == {"(all)", "a", "b"}
@@ -48,11 +54,26 @@ def test_agree_json_counts_unparsed(verdicts: Path, capsys: pytest.CaptureFixtur
     assert kappa["low"] < kappa["estimate"] < kappa["high"]
 
 
-def test_agree_with_separate_label_file_matches_column(verdicts: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_agree_with_separate_label_file_matches_column(
+    verdicts: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _, out1, _ = _run(["agree", str(verdicts), "--human", "label", "--json", "--resamples", "50"], capsys)
     h = str(verdicts.parent / "h.csv")
     _, out2, _ = _run(
-        ["agree", str(verdicts), "--human", h, "--human-field", "gold", "--key", "id", "--json", "--resamples", "50"], capsys
+        [
+            "agree",
+            str(verdicts),
+            "--human",
+            h,
+            "--human-field",
+            "gold",
+            "--key",
+            "id",
+            "--json",
+            "--resamples",
+            "50",
+        ],
+        capsys,
     )
     assert json.loads(out1) == json.loads(out2)
     code, out, _ = _run(["agree", str(verdicts), "--human", "label"], capsys)
@@ -60,10 +81,23 @@ def test_agree_with_separate_label_file_matches_column(verdicts: Path, capsys: p
 
 
 def test_gate_exit_codes(verdicts: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(["gate", str(verdicts), "--human", "label", "--min-kappa", "0.5", "--resamples", "50"], capsys)
+    code, out, _ = _run(
+        ["gate", str(verdicts), "--human", "label", "--min-kappa", "0.5", "--resamples", "50"], capsys
+    )
     assert code == 0 and "gate passed" in out
     code, _, err = _run(
-        ["gate", str(verdicts), "--human", "label", "--min-kappa", "0.5", "--min-accuracy", "0.99", "--resamples", "50"],
+        [
+            "gate",
+            str(verdicts),
+            "--human",
+            "label",
+            "--min-kappa",
+            "0.5",
+            "--min-accuracy",
+            "0.99",
+            "--resamples",
+            "50",
+        ],
         capsys,
     )
     assert code == 1 and "accuracy" in err and "cohen_kappa" not in err
@@ -78,12 +112,25 @@ def test_qrels_agree_with_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str
         columns=["query_id", "doc_id", "relevance"],
     )
     write_qrels(qrels, tmp_path / "human.txt")
-    write_qrels(qrels.assign(relevance=np.clip(qrels.relevance + rng.integers(-1, 2, len(qrels)), 0, 3)), tmp_path / "llm.txt")
+    write_qrels(
+        qrels.assign(relevance=np.clip(qrels.relevance + rng.integers(-1, 2, len(qrels)), 0, 3)),
+        tmp_path / "llm.txt",
+    )
     (tmp_path / "runs").mkdir()
     for s in range(4):
-        write_run(qrels.assign(score=qrels.relevance * s + rng.random(len(qrels)) * 3), tmp_path / "runs" / f"sys{s}")
+        write_run(
+            qrels.assign(score=qrels.relevance * s + rng.random(len(qrels)) * 3),
+            tmp_path / "runs" / f"sys{s}",
+        )
     code, out, _ = _run(
-        ["qrels-agree", str(tmp_path / "human.txt"), str(tmp_path / "llm.txt"), "--runs", str(tmp_path / "runs"), "--json"],
+        [
+            "qrels-agree",
+            str(tmp_path / "human.txt"),
+            str(tmp_path / "llm.txt"),
+            "--runs",
+            str(tmp_path / "runs"),
+            "--json",
+        ],
         capsys,
     )
     assert code == 0

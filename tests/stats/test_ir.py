@@ -120,7 +120,12 @@ def test_significance_agreement_counts() -> None:
     res = significance_agreement(ref, est)
     # reference: A<B sig, A~C not sig, B>C sig; estimate: A<B sig, A<C sig, B~C not sig
     assert res.n_pairs == 3 and res.significant_reference == 2 and res.significant_estimate == 2
-    assert (res.agree_significant, res.false_positives, res.false_negatives, res.direction_flips) == (1, 1, 1, 0)
+    assert (res.agree_significant, res.false_positives, res.false_negatives, res.direction_flips) == (
+        1,
+        1,
+        1,
+        0,
+    )
     assert res.false_positive_rate == 0.5
     flipped = significance_agreement(ref, -ref, test="wilcoxon")
     assert flipped.direction_flips == flipped.significant_reference == 2

@@ -56,7 +56,9 @@ def test_cohen_kappa_degenerate_cases() -> None:
     assert cohen_kappa([0, 1, 0, 1], [1, 0, 1, 0]) == -1.0
     assert np.isnan(cohen_kappa([None, 1], [1, None]))  # nothing left after dropping missing
     # missing values are dropped pairwise, same as computing on the complete pairs
-    assert cohen_kappa([0, 1, None, 2, 1], [0, 1, 2, np.nan, 0]) == pytest.approx(cohen_kappa([0, 1, 1], [0, 1, 0]))
+    assert cohen_kappa([0, 1, None, 2, 1], [0, 1, 2, np.nan, 0]) == pytest.approx(
+        cohen_kappa([0, 1, 1], [0, 1, 0])
+    )
 
 
 def test_percent_agreement_strings_and_labels() -> None:
@@ -77,7 +79,9 @@ def test_krippendorff_alpha_matches_package(ratings: np.ndarray, level: str) -> 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            theirs = float(krippendorff.alpha(ratings.T, level_of_measurement=level, value_domain=[0, 1, 2, 3]))
+            theirs = float(
+                krippendorff.alpha(ratings.T, level_of_measurement=level, value_domain=[0, 1, 2, 3])
+            )
     except (ValueError, ZeroDivisionError):
         theirs = float("nan")  # the package refuses data with no pairable values
     assert _same(ours, theirs), (ours, theirs)
@@ -151,7 +155,9 @@ def test_correlations_match_scipy(data: tuple[np.ndarray, np.ndarray]) -> None:
     for ours, theirs in ((pearson, sps.pearsonr), (spearman, sps.spearmanr), (kendall_tau_b, sps.kendalltau)):
         expected = _scipy(theirs, x, y)
         got = ours(x, y)
-        assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, abs=1e-9), ours.__name__
+        assert (np.isnan(got) and np.isnan(expected)) or got == pytest.approx(expected, abs=1e-9), (
+            ours.__name__
+        )
 
 
 def test_correlations_missing_and_constant() -> None:

@@ -48,7 +48,10 @@ def test_llmjudge_table4_binarised_kappa(llmjudge: dict) -> None:
     checked = 0
     for name, res in results.items():
         for cut, col in columns.items():
-            assert round(res.binarised_kappa[cut], 4) == pytest.approx(t4.loc[name, col], abs=1e-9), (name, cut)
+            assert round(res.binarised_kappa[cut], 4) == pytest.approx(t4.loc[name, col], abs=1e-9), (
+                name,
+                cut,
+            )
             checked += 1
     assert checked == 99
 
@@ -61,7 +64,10 @@ def test_llmjudge_alpha_is_ordinal_not_interval_or_nominal(llmjudge: dict, share
     assert round(krippendorff_alpha(r, level="ordinal", values=[0, 1, 2, 3]), 4) == 0.4701
     assert round(krippendorff_alpha(r, level="interval"), 4) == 0.4784
     assert round(krippendorff_alpha(r, level="nominal"), 4) == 0.2473
-    assert round(cohen_kappa(both.relevance_x, both.relevance_y.clip(0, 3)), 4) == llmjudge["t3"].loc["Olz-exp", "cohen_kappa_4pt"]
+    assert (
+        round(cohen_kappa(both.relevance_x, both.relevance_y.clip(0, 3)), 4)
+        == llmjudge["t3"].loc["Olz-exp", "cohen_kappa_4pt"]
+    )
 
 
 def _pct(text: str) -> float:
@@ -88,5 +94,7 @@ def test_llmbar_accuracy_and_positional_agreement(shared_data: Path) -> None:
         where = str(result_file.relative_to(shared_data))
         assert round(100 * acc_false, 4) == round(_pct(published["correct_False"]), 4), where
         assert round(100 * acc_true, 4) == round(_pct(published["correct_True"]), 4), where
-        assert round(100 * (acc_false + acc_true) / 2, 4) == round(_pct(published["correct_average"]), 4), where
+        assert round(100 * (acc_false + acc_true) / 2, 4) == round(_pct(published["correct_average"]), 4), (
+            where
+        )
         assert round(100 * positional, 4) == round(_pct(published["equal"]), 4), where

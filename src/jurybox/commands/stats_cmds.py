@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +62,9 @@ def _load_pairs(
     """The verdict table with a ``__human__`` column; returns it and a note on the human source."""
     df = _read_table(verdicts)
     if verdict_field not in df.columns:
-        raise InputError(f"no '{verdict_field}' column (is this a file written by 'jurybox judge'?)", file=str(verdicts))
+        raise InputError(
+            f"no '{verdict_field}' column (is this a file written by 'jurybox judge'?)", file=str(verdicts)
+        )
     if human in df.columns and human_field is None:
         df["__human__"] = df[human]
         return df, f"column '{human}'"
@@ -72,7 +74,9 @@ def _load_pairs(
             f"--human {human!r} is neither a column of {verdicts} (columns: {', '.join(map(str, df.columns))}) nor a file"
         )
     if not key or not human_field:
-        raise JuryboxError("--human given as a file needs --human-field (its label column) and --key (the join column)")
+        raise JuryboxError(
+            "--human given as a file needs --human-field (its label column) and --key (the join column)"
+        )
     labels = _read_table(path)
     for col in [*key, human_field]:
         if col not in labels.columns:
@@ -137,22 +141,32 @@ def _print_reports(reports: dict[str, Any], source: str, console: Console) -> No
         )
 
 
-HUMAN_HELP = "A column of VERDICTS holding the human label, or a file of human labels (then --human-field, --key)."
+HUMAN_HELP = (
+    "A column of VERDICTS holding the human label, or a file of human labels (then --human-field, --key)."
+)
 
 
 def agree(
-    verdicts: Path = typer.Argument(..., help="Verdict file written by 'jurybox judge' (.jsonl, .csv, .parquet)."),
-    human: str = typer.Option(..., "--human", help=HUMAN_HELP),
-    human_field: str | None = typer.Option(None, "--human-field", help="Label column of the --human file."),
-    key: list[str] | None = typer.Option(None, "--key", help="Column(s) joining VERDICTS to the --human file."),
-    by: str | None = typer.Option(None, "--by", help="Also report per value of this column."),
-    level: str = typer.Option("nominal", "--level", help="nominal, ordinal or interval."),
-    cluster: str | None = typer.Option(None, "--cluster", help="Resample clusters (e.g. query id), not items."),
-    verdict_field: str = typer.Option("verdict", "--verdict-field"),
-    resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples."),
-    confidence: float = typer.Option(0.95, "--confidence"),
-    seed: int = typer.Option(0, "--seed"),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    verdicts: Annotated[
+        Path, typer.Argument(help="Verdict file written by 'jurybox judge' (.jsonl, .csv, .parquet).")
+    ],
+    human: Annotated[str, typer.Option("--human", help=HUMAN_HELP)],
+    human_field: Annotated[
+        str | None, typer.Option("--human-field", help="Label column of the --human file.")
+    ] = None,
+    key: Annotated[
+        list[str] | None, typer.Option("--key", help="Column(s) joining VERDICTS to the --human file.")
+    ] = None,
+    by: Annotated[str | None, typer.Option("--by", help="Also report per value of this column.")] = None,
+    level: Annotated[str, typer.Option("--level", help="nominal, ordinal or interval.")] = "nominal",
+    cluster: Annotated[
+        str | None, typer.Option("--cluster", help="Resample clusters (e.g. query id), not items.")
+    ] = None,
+    verdict_field: Annotated[str, typer.Option("--verdict-field")] = "verdict",
+    resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 1000,
+    confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Agreement of a judge with human labels, with bootstrap confidence intervals."""
     df, source = _load_pairs(verdicts, human, human_field, key, verdict_field)
@@ -166,19 +180,25 @@ def agree(
 
 
 def gate(
-    verdicts: Path = typer.Argument(..., help="Verdict file written by 'jurybox judge'."),
-    human: str = typer.Option(..., "--human", help=HUMAN_HELP),
-    human_field: str | None = typer.Option(None, "--human-field"),
-    key: list[str] | None = typer.Option(None, "--key"),
-    level: str = typer.Option("nominal", "--level"),
-    min_kappa: float | None = typer.Option(None, "--min-kappa", help="Bar for Cohen's kappa."),
-    min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="Bar for accuracy (agreement)."),
-    min_alpha: float | None = typer.Option(None, "--min-alpha", help="Bar for Krippendorff's alpha."),
-    min_ac1: float | None = typer.Option(None, "--min-ac1", help="Bar for Gwet's AC1."),
-    lower_bound: bool = typer.Option(False, "--lower-bound", help="Compare the interval's lower bound, not the estimate."),
-    verdict_field: str = typer.Option("verdict", "--verdict-field"),
-    resamples: int = typer.Option(1000, "--resamples"),
-    seed: int = typer.Option(0, "--seed"),
+    verdicts: Annotated[Path, typer.Argument(help="Verdict file written by 'jurybox judge'.")],
+    human: Annotated[str, typer.Option("--human", help=HUMAN_HELP)],
+    human_field: Annotated[str | None, typer.Option("--human-field")] = None,
+    key: Annotated[list[str] | None, typer.Option("--key")] = None,
+    level: Annotated[str, typer.Option("--level")] = "nominal",
+    min_kappa: Annotated[float | None, typer.Option("--min-kappa", help="Bar for Cohen's kappa.")] = None,
+    min_accuracy: Annotated[
+        float | None, typer.Option("--min-accuracy", help="Bar for accuracy (agreement).")
+    ] = None,
+    min_alpha: Annotated[
+        float | None, typer.Option("--min-alpha", help="Bar for Krippendorff's alpha.")
+    ] = None,
+    min_ac1: Annotated[float | None, typer.Option("--min-ac1", help="Bar for Gwet's AC1.")] = None,
+    lower_bound: Annotated[
+        bool, typer.Option("--lower-bound", help="Compare the interval's lower bound, not the estimate.")
+    ] = False,
+    verdict_field: Annotated[str, typer.Option("--verdict-field")] = "verdict",
+    resamples: Annotated[int, typer.Option("--resamples")] = 1000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
     """Exit 1 when a statistic is below its bar (for CI pipelines); 0 when all bars are met."""
     bars = {
@@ -208,14 +228,22 @@ def gate(
 
 
 def qrels_agree(
-    human_qrels: Path = typer.Argument(..., help="Reference (human) TREC qrels."),
-    llm_qrels: list[Path] = typer.Argument(..., help="One or more LLM qrels to compare."),
-    runs: Path | None = typer.Option(None, "--runs", help="Directory of TREC run files: also compare system rankings."),
-    measure: str = typer.Option("nDCG@10", "--measure", help="IR measure for system rankings (ir-measures syntax)."),
-    test: str = typer.Option("t", "--test", help="Paired test for significance agreement: t or wilcoxon."),
-    alpha: float = typer.Option(0.05, "--alpha", help="Significance level."),
-    no_clip: bool = typer.Option(False, "--no-clip", help="Reject LLM labels outside 0..3 instead of clipping."),
-    as_json: bool = typer.Option(False, "--json"),
+    human_qrels: Annotated[Path, typer.Argument(help="Reference (human) TREC qrels.")],
+    llm_qrels: Annotated[list[Path], typer.Argument(help="One or more LLM qrels to compare.")],
+    runs: Annotated[
+        Path | None, typer.Option("--runs", help="Directory of TREC run files: also compare system rankings.")
+    ] = None,
+    measure: Annotated[
+        str, typer.Option("--measure", help="IR measure for system rankings (ir-measures syntax).")
+    ] = "nDCG@10",
+    test: Annotated[
+        str, typer.Option("--test", help="Paired test for significance agreement: t or wilcoxon.")
+    ] = "t",
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level.")] = 0.05,
+    no_clip: Annotated[
+        bool, typer.Option("--no-clip", help="Reject LLM labels outside 0..3 instead of clipping.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Agreement of LLM relevance labels with human qrels: one row per label set."""
     from jurybox.ir import (
@@ -232,7 +260,9 @@ def qrels_agree(
     if runs is not None:
         if not runs.is_dir():
             raise InputError("--runs must be a directory of run files", file=str(runs))
-        run_tables = {p.name: read_run(p) for p in sorted(runs.iterdir()) if p.is_file() and not p.name.startswith(".")}
+        run_tables = {
+            p.name: read_run(p) for p in sorted(runs.iterdir()) if p.is_file() and not p.name.startswith(".")
+        }
         if len(run_tables) < 2:
             raise InputError("--runs needs at least 2 run files to rank systems", file=str(runs))
     ref_scores = per_query_scores(human, run_tables, measure=measure) if run_tables else None
@@ -242,7 +272,9 @@ def qrels_agree(
         row = qrels_agreement(human, llm, clip=not no_clip).to_dict()
         if ref_scores is not None:
             est = per_query_scores(llm, run_tables, measure=measure)
-            row["ranking"] = ranking_agreement(ref_scores.mean(axis=1).to_dict(), est.mean(axis=1).to_dict()).to_dict()
+            row["ranking"] = ranking_agreement(
+                ref_scores.mean(axis=1).to_dict(), est.mean(axis=1).to_dict()
+            ).to_dict()
             row["significance"] = significance_agreement(ref_scores, est, test=test, alpha=alpha).to_dict()  # type: ignore[arg-type]
         rows[path.name] = row
     if as_json:
@@ -257,7 +289,12 @@ def qrels_agree(
     for c in cols:
         table.add_column(c, justify="left" if c == "label set" else "right")
     for name, row in rows.items():
-        cells = [name, str(row["n_common"]), _fmt(row["cohen_kappa"]), _fmt(row["krippendorff_alpha_ordinal"])]
+        cells = [
+            name,
+            str(row["n_common"]),
+            _fmt(row["cohen_kappa"]),
+            _fmt(row["krippendorff_alpha_ordinal"]),
+        ]
         cells += [_fmt(row["binarised_kappa"][c]) for c in cuts]
         if ref_scores is not None:
             rk, sg = row["ranking"], row["significance"]

@@ -53,7 +53,9 @@ def align_qrels(human: pd.DataFrame, llm: pd.DataFrame) -> pd.DataFrame:
     for name, df in (("human", human), ("llm", llm)):
         missing = {"query_id", "doc_id", "relevance"} - set(df.columns)
         if missing:
-            raise JuryboxError(f"{name} qrels need columns query_id, doc_id, relevance; missing {sorted(missing)}")
+            raise JuryboxError(
+                f"{name} qrels need columns query_id, doc_id, relevance; missing {sorted(missing)}"
+            )
     return human.merge(llm, on=["query_id", "doc_id"], suffixes=("_human", "_llm")).rename(
         columns={"relevance_human": "human", "relevance_llm": "llm"}
     )
@@ -95,6 +97,8 @@ def qrels_agreement(
         n_human_only=len(human) - len(both),
         n_llm_only=len(llm) - len(both),
         cohen_kappa=cohen_kappa(h, m),
-        krippendorff_alpha_ordinal=krippendorff_alpha(np.column_stack([h, m]), level="ordinal", values=ordered),
+        krippendorff_alpha_ordinal=krippendorff_alpha(
+            np.column_stack([h, m]), level="ordinal", values=ordered
+        ),
         binarised_kappa={cut_name(c, ordered): binarised_kappa(h, m, c) for c in cuts},
     )

@@ -21,7 +21,9 @@ def _ir_measures() -> Any:
     try:
         import ir_measures
     except ImportError:  # pragma: no cover - declared dependency
-        raise JuryboxError("system-ranking agreement needs the ir-measures package: pip install ir-measures") from None
+        raise JuryboxError(
+            "system-ranking agreement needs the ir-measures package: pip install ir-measures"
+        ) from None
     return ir_measures
 
 
@@ -37,7 +39,9 @@ def per_query_scores(
     try:
         m = irm.parse_measure(measure)
     except Exception as exc:  # the library raises various types for unknown measures
-        raise JuryboxError(f"unknown IR measure {measure!r} (examples: nDCG@10, P@10, AP, RR): {exc}") from None
+        raise JuryboxError(
+            f"unknown IR measure {measure!r} (examples: nDCG@10, P@10, AP, RR): {exc}"
+        ) from None
     q = qrels.rename(columns={"relevance": "relevance"})[["query_id", "doc_id", "relevance"]]
     q = q.astype({"query_id": str, "doc_id": str, "relevance": int})
     queries = sorted(q["query_id"].unique())

@@ -36,18 +36,24 @@ def read_qrels(path: str | os.PathLike[str]) -> pd.DataFrame:
     records = []
     for row, parts in _lines(path):
         if len(parts) != 4:
-            raise InputError(f"expected 4 fields 'qid iter docid relevance', got {len(parts)}", file=str(path), row=row)
+            raise InputError(
+                f"expected 4 fields 'qid iter docid relevance', got {len(parts)}", file=str(path), row=row
+            )
         try:
             rel = int(float(parts[3]))
         except ValueError:
-            raise InputError(f"relevance must be an integer, got {parts[3]!r}", file=str(path), row=row, field="relevance") from None
+            raise InputError(
+                f"relevance must be an integer, got {parts[3]!r}", file=str(path), row=row, field="relevance"
+            ) from None
         records.append((parts[0], parts[2], rel, row))
     df = pd.DataFrame(records, columns=[*QRELS_COLUMNS, "_row"])
     dup = df.duplicated(["query_id", "doc_id"])
     if dup.any():
         first = df[dup].iloc[0]
         raise InputError(
-            f"query {first.query_id} document {first.doc_id} is judged twice", file=str(path), row=int(first._row)
+            f"query {first.query_id} document {first.doc_id} is judged twice",
+            file=str(path),
+            row=int(first._row),
         )
     return df[QRELS_COLUMNS].reset_index(drop=True)
 

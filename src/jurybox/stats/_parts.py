@@ -48,7 +48,9 @@ class Parts:
         n_groups = int(groups.max()) + 1 if groups.size else 0
         if self.cells is not None:
             flat = groups * self.size + self.cells
-            return np.bincount(flat, minlength=n_groups * self.size).reshape(n_groups, self.size).astype(float)
+            return (
+                np.bincount(flat, minlength=n_groups * self.size).reshape(n_groups, self.size).astype(float)
+            )
         assert self.contributions is not None
         out = np.zeros((n_groups, self.size))
         np.add.at(out, groups, self.contributions)

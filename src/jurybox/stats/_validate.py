@@ -69,7 +69,9 @@ def encode(arr: np.ndarray, labels: list[Any], name: str) -> np.ndarray:
     present = arr[~missing]
     if present.size == 0:
         return codes
-    if present.dtype.kind in "biuf" and all(isinstance(v, int | float | np.integer | np.floating) for v in labels):
+    if present.dtype.kind in "biuf" and all(
+        isinstance(v, int | float | np.integer | np.floating) for v in labels
+    ):
         domain = np.asarray(labels, dtype=float)
         order = np.argsort(domain, kind="stable")
         sorted_domain = domain[order]

@@ -38,10 +38,14 @@ def _counts(ratings: Any, values: Sequence[Any] | None, level: str) -> tuple[np.
         else:
             domain = np.asarray(values, dtype=float)
             if level != "nominal" and np.any(np.diff(domain) <= 0):
-                raise JuryboxError("values must be given in increasing order for ordinal, interval and ratio data")
+                raise JuryboxError(
+                    "values must be given in increasing order for ordinal, interval and ratio data"
+                )
         if domain.size <= 32:  # one vectorised comparison per value beats sorting
-            counts = np.stack([(x == v).sum(axis=1) for v in domain], axis=1) if domain.size else (
-                np.zeros((x.shape[0], 0), dtype=np.int64)
+            counts = (
+                np.stack([(x == v).sum(axis=1) for v in domain], axis=1)
+                if domain.size
+                else (np.zeros((x.shape[0], 0), dtype=np.int64))
             )
             if int(counts.sum()) != int(present.sum()):
                 raise JuryboxError(f"ratings contain a value that is not in values={domain.tolist()}")

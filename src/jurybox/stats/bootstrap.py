@@ -47,7 +47,9 @@ def _group_codes(groups: Any, n: int) -> np.ndarray:
     return codes.astype(np.int64)
 
 
-def _resample_sums(rows: np.ndarray, counts: np.ndarray, n_resamples: int, rng: np.random.Generator) -> np.ndarray:
+def _resample_sums(
+    rows: np.ndarray, counts: np.ndarray, n_resamples: int, rng: np.random.Generator
+) -> np.ndarray:
     """Sums of ``rows`` over bootstrap resamples of N = counts.sum() units.
 
     Unit u is present ``counts[u]`` times; a resample draws N units with replacement, so the

@@ -116,7 +116,9 @@ def _brier_parts(probs: Any, y_true: Any, *, labels: Sequence[Any] | None = None
     onehot[np.arange(p.shape[0]), codes] = 1.0
     err = ((p - onehot) ** 2).sum(axis=1)
     contrib = np.column_stack([np.ones_like(err), err])
-    return Parts(size=2, contributions=contrib, keep=keep, finalize=lambda s: safe_divide(s[..., 1], s[..., 0]))
+    return Parts(
+        size=2, contributions=contrib, keep=keep, finalize=lambda s: safe_divide(s[..., 1], s[..., 0])
+    )
 
 
 @decomposable(_brier_parts)
@@ -132,9 +134,7 @@ def brier_score(probs: Any, y_true: Any, *, labels: Sequence[Any] | None = None)
     return _brier_parts(probs, y_true, labels=labels).value()
 
 
-def top_label_confidence(
-    probs: Any, y_true: Any, *, labels: Sequence[Any]
-) -> tuple[np.ndarray, np.ndarray]:
+def top_label_confidence(probs: Any, y_true: Any, *, labels: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """For each item, the judge's highest probability and whether that label equals ``y_true``.
 
     Rows of ``probs`` that are all missing give NaN confidence (and are skipped by the ECE).

@@ -103,17 +103,13 @@ def percent_agreement(y1: Any, y2: Any, *, labels: Sequence[Any] | None = None) 
     return _percent_agreement_parts(y1, y2, labels=labels).value()
 
 
-def _cohen_parts(
-    y1: Any, y2: Any, *, weights: Weights = None, labels: Sequence[Any] | None = None
-) -> Parts:
+def _cohen_parts(y1: Any, y2: Any, *, weights: Weights = None, labels: Sequence[Any] | None = None) -> Parts:
     _disagreement_weights(1, weights)  # validate early
     return _pair_parts(y1, y2, labels, lambda t: cohen_kappa_from_table(t, weights))
 
 
 @decomposable(_cohen_parts)
-def cohen_kappa(
-    y1: Any, y2: Any, *, weights: Weights = None, labels: Sequence[Any] | None = None
-) -> float:
+def cohen_kappa(y1: Any, y2: Any, *, weights: Weights = None, labels: Sequence[Any] | None = None) -> float:
     """Cohen's kappa, kappa = 1 - sum(w * O) / sum(w * E) (Cohen 1960; weighted: Cohen 1968).
 
     O is the K x K table of observed proportions, E = outer(row marginals, column marginals) the
@@ -172,9 +168,9 @@ def _rating_counts(ratings: Any, labels: Sequence[Any] | None) -> tuple[np.ndarr
     n_items = arr.shape[0]
     rows = np.repeat(np.arange(n_items), arr.shape[1])
     ok = codes.reshape(-1) >= 0
-    counts = np.bincount(
-        rows[ok] * len(lab) + codes.reshape(-1)[ok], minlength=n_items * len(lab)
-    ).reshape(n_items, len(lab))
+    counts = np.bincount(rows[ok] * len(lab) + codes.reshape(-1)[ok], minlength=n_items * len(lab)).reshape(
+        n_items, len(lab)
+    )
     return counts, lab
 
 

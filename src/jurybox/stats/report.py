@@ -102,7 +102,11 @@ def agreement_report(
     if level == "nominal":
         todo["krippendorff_alpha"] = (_alpha_of_pair("nominal"), (hc, jc), {})
     else:
-        todo["cohen_kappa_linear"] = (cohen_kappa, (hc, jc), {"weights": "linear", "labels": list(range(len(lab)))})
+        todo["cohen_kappa_linear"] = (
+            cohen_kappa,
+            (hc, jc),
+            {"weights": "linear", "labels": list(range(len(lab)))},
+        )
         todo["cohen_kappa_quadratic"] = (
             cohen_kappa,
             (hc, jc),
@@ -117,7 +121,9 @@ def agreement_report(
             hv = np.asarray(hk, dtype=float)
             jv = np.asarray(jk, dtype=float)
         except (TypeError, ValueError):
-            raise JuryboxError("level 'interval' needs numeric labels; use --level ordinal or nominal") from None
+            raise JuryboxError(
+                "level 'interval' needs numeric labels; use --level ordinal or nominal"
+            ) from None
         todo["krippendorff_alpha"] = (_alpha_of_pair("interval"), (hv, jv), {})
         todo["pearson"] = (pearson, (hv, jv), {})
         todo["mean_difference"] = (mean_difference, (hv, jv), {})
