@@ -14,26 +14,22 @@ from rich.console import Console
 from rich.table import Table
 
 from jurybox.errors import GateFailure, InputError, JuryboxError
+from jurybox.items import read_table
 
 ALL = "(all)"
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise InputError("file not found", file=str(path))
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True, dtype=False)
-        if suffix == ".json":
-            return pd.read_json(path, dtype=False)
-        if suffix == ".csv":
-            return pd.read_csv(path, keep_default_na=True)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except ValueError as exc:
-        raise InputError(f"cannot read the file: {exc}", file=str(path)) from None
-    raise InputError("unknown file type; expected .jsonl, .csv or .parquet", file=str(path))
+def _text(s: pd.Series) -> np.ndarray:
+    """Values as text, so that 1, 1.0 and "1" (JSONL vs CSV) are the same label or key."""
+
+    def one(v: Any) -> Any:
+        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
+            return None
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        return str(v)
+
+    return np.array([one(v) for v in s.tolist()], dtype=object)
 
 
 def _normalise(human: pd.Series, judge: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -42,25 +38,14 @@ def _normalise(human: pd.Series, judge: pd.Series) -> tuple[np.ndarray, np.ndarr
     jn = pd.to_numeric(judge, errors="coerce")
     if (hn.isna() == human.isna()).all() and (jn.isna() == judge.isna()).all():
         return hn.to_numpy(dtype=float), jn.to_numpy(dtype=float)
-
-    def text(s: pd.Series) -> np.ndarray:
-        def one(v: Any) -> Any:
-            if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-                return None
-            if isinstance(v, float) and v.is_integer():
-                return str(int(v))
-            return str(v)
-
-        return np.array([one(v) for v in s.tolist()], dtype=object)
-
-    return text(human), text(judge)
+    return _text(human), _text(judge)
 
 
 def _load_pairs(
     verdicts: Path, human: str, human_field: str | None, key: list[str] | None, verdict_field: str
 ) -> tuple[pd.DataFrame, str]:
     """The verdict table with a ``__human__`` column; returns it and a note on the human source."""
-    df = _read_table(verdicts)
+    df = read_table(verdicts)
     if verdict_field not in df.columns:
         raise InputError(
             f"no '{verdict_field}' column (is this a file written by 'jurybox judge'?)", file=str(verdicts)
@@ -77,7 +62,7 @@ def _load_pairs(
         raise JuryboxError(
             "--human given as a file needs --human-field (its label column) and --key (the join column)"
         )
-    labels = _read_table(path)
+    labels = read_table(path)
     for col in [*key, human_field]:
         if col not in labels.columns:
             raise InputError("column not found", file=str(path), field=col)
@@ -89,8 +74,12 @@ def _load_pairs(
         raise InputError(f"the key {key} repeats", file=str(path), row=row)
     right = labels[[*key, human_field]].rename(columns={human_field: "__human__"})
     left = df.drop(columns=["__human__"], errors="ignore")
-    merged = left.merge(right, on=key, how="left", validate="many_to_one")
-    return merged, f"{path}:{human_field}"
+    join = [f"__key_{i}__" for i in range(len(key))]
+    for col, tmp in zip(key, join, strict=True):  # JSONL ints and CSV strings must join
+        left[tmp] = _text(left[col])
+        right[tmp] = _text(right[col])
+    merged = left.merge(right.drop(columns=key), on=join, how="left", validate="many_to_one")
+    return merged.drop(columns=join), f"{path}:{human_field}"
 
 
 def _judge_column(df: pd.DataFrame, verdict_field: str) -> pd.Series:
