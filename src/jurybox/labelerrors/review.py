@@ -152,6 +152,7 @@ def apply_reviews(df: pd.DataFrame, reviews: Sequence[Review], label_field: str,
                     "confidence": None if np.isnan(rv.confidence) else rv.confidence})
     cleaned = out.drop(index=out.index[drop]).reset_index(drop=True) if drop else out
     changelog = pd.DataFrame(log, columns=["row", "action", "old_label", "new_label", "confidence"])
+    changelog["new_label"] = pd.Series([e["new_label"] for e in log], dtype=object)  # keep None for drops
     return Applied(cleaned, changelog, counts)
 
 
