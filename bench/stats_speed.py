@@ -57,7 +57,9 @@ def main() -> None:
     n = 100_000
     human = rng.integers(0, 4, n)
     judge = np.where(rng.random(n) < 0.6, human, rng.integers(0, 4, n))
-    t_boot, iv = best_of(lambda: bootstrap_ci(cohen_kappa, human, judge, n_resamples=1000, seed=0), args.repeat)
+    t_boot, iv = best_of(
+        lambda: bootstrap_ci(cohen_kappa, human, judge, n_resamples=1000, seed=0), args.repeat
+    )
 
     k = args.sklearn_resamples
 

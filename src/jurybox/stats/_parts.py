@@ -57,8 +57,11 @@ class Parts:
         return out
 
 
-def decomposable(parts: Callable[..., Parts]) -> Callable[[F], F]:
-    """Mark a statistic as computable from :class:`Parts` (its bootstrap is then vectorised)."""
+def decomposable(parts: Callable[..., Parts | None]) -> Callable[[F], F]:
+    """Mark a statistic as computable from :class:`Parts` (its bootstrap is then vectorised).
+
+    ``parts`` may return None for data it cannot decompose; the bootstrap then loops.
+    """
 
     def mark(func: F) -> F:
         func.__jurybox_parts__ = parts  # type: ignore[attr-defined]
@@ -67,7 +70,7 @@ def decomposable(parts: Callable[..., Parts]) -> Callable[[F], F]:
     return mark
 
 
-def parts_of(statistic: Callable[..., Any]) -> Callable[..., Parts] | None:
+def parts_of(statistic: Callable[..., Any]) -> Callable[..., Parts | None] | None:
     return getattr(statistic, "__jurybox_parts__", None)
 
 

@@ -23,7 +23,7 @@ def _pearson_finalize(sums: np.ndarray) -> np.ndarray:
     # a variance that is zero up to rounding means a constant variable: undefined, not +-1
     scale = np.sqrt(np.abs(sxx * syy)) * 1e-12
     r = safe_divide(cov, np.where(den > scale, den, 0.0))
-    return np.clip(r, -1.0, 1.0) if np.ndim(r) else (float(np.clip(r, -1, 1)) if r == r else r)
+    return np.asarray(np.clip(r, -1.0, 1.0))  # rounding can push |r| a hair above 1; NaN stays NaN
 
 
 def _pearson_parts(x: Any, y: Any) -> Parts:
