@@ -127,6 +127,8 @@ class FaultProxy(_Loopback):
         if fault == "429":
             return web.json_response({"error": {"message": "rate limited"}}, status=429,
                                      headers={"Retry-After": self.retry_after})
+        if fault == "401":
+            return web.json_response({"error": {"message": "invalid api key"}}, status=401)
         if fault == "500":
             return web.json_response({"error": {"message": "internal error"}}, status=500)
         if fault == "timeout":
