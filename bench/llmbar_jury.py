@@ -96,8 +96,8 @@ def main() -> int:
         q = quals[th] = qualify(np.concatenate([ab[:, exam], ba[:, exam]], axis=1), list(g[exam]) * 2,
                                 threshold=th, judges=TEMPLATES)
         print(f"PRE exam: {n_exam} items (both orders), threshold p > {th}: " + ", ".join(
-            f"{t} p={p:.3f} {'w=%.3f' % w if ok else 'not qualified'}"
-            for t, p, ok, w in zip(TEMPLATES, q.agreement, q.qualified, q.weights)))
+            f"{t} p={p:.3f} {f'w={w:.3f}' if ok else 'not qualified'}"
+            for t, p, ok, w in zip(TEMPLATES, q.agreement, q.qualified, q.weights, strict=True)))
 
     single = (ab[0], ba[0])
     jury = (np.array(majority_vote(ab).label, dtype=object), np.array(majority_vote(ba).label, dtype=object))
@@ -129,7 +129,7 @@ def main() -> int:
         add("(b) jury of 3 templates", gname + " [80% eval split]", gm & in_rest, jury)
         for th in thresholds:
             add(f"(c) PRE-weighted jury (p > {th})", gname + " [80% eval split]", gm & in_rest, pre[th])
-        for t, k in zip(TEMPLATES[1:], (1, 2)):
+        for t, k in zip(TEMPLATES[1:], (1, 2), strict=True):
             add(f"    template {t} alone", gname, gm, (ab[k], ba[k]))
         for ev in EVALUATORS:
             sub_ab, sub_ba, sub_gold = [], [], []

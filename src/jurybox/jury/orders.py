@@ -48,9 +48,9 @@ def order_metrics(winner_ab: Sequence[Any], winner_ba: Sequence[Any], gold: Sequ
     n = len(g)
     if n == 0:
         raise JuryboxError("no items to score")
-    ok_ab = np.array([not is_missing(x) and x == y for x, y in zip(ab, g)])
-    ok_ba = np.array([not is_missing(x) and x == y for x, y in zip(ba, g)])
-    same = np.array([not is_missing(x) and not is_missing(y) and x == y for x, y in zip(ab, ba)])
+    ok_ab = np.array([not is_missing(x) and x == y for x, y in zip(ab, g, strict=True)])
+    ok_ba = np.array([not is_missing(x) and x == y for x, y in zip(ba, g, strict=True)])
+    same = np.array([not is_missing(x) and not is_missing(y) and x == y for x, y in zip(ab, ba, strict=True)])
     missing = sum(is_missing(x) for x in ab) + sum(is_missing(x) for x in ba)
     return OrderMetrics(n, float((ok_ab.mean() + ok_ba.mean()) / 2), float(same.mean()),
                         float((ok_ab & ok_ba).mean()), float(ok_ab.mean()), float(ok_ba.mean()), int(missing))

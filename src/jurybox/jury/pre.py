@@ -84,8 +84,8 @@ def zscore_pool(scores: Any, weights: Sequence[float] | np.ndarray) -> PooledSco
     if (w < 0).any():
         raise JuryboxError("PRE weights must be >= 0")
     present = ~np.isnan(s)
-    mu = np.array([row[m].mean() if m.any() else np.nan for row, m in zip(s, present)])
-    sd = np.array([row[m].std() if m.any() else np.nan for row, m in zip(s, present)])
+    mu = np.array([row[m].mean() if m.any() else np.nan for row, m in zip(s, present, strict=True)])
+    sd = np.array([row[m].std() if m.any() else np.nan for row, m in zip(s, present, strict=True)])
     usable = (w > 0) & (sd > 0)
     z = np.where(present & usable[:, None], (s - mu[:, None]) / np.where(sd > 0, sd, 1.0)[:, None], 0.0)
     wm = np.where(present & usable[:, None], w[:, None], 0.0)

@@ -1,0 +1,113 @@
+"""TICK checklists (Cook et al., arXiv 2410.03608; method card 17).
+
+Two protocols, both run through the engine:
+
+* ``checklist_writer``: from the instruction alone, generate instruction-specific YES/NO questions,
+  each targeting one requirement, as schema-constrained JSON ``{"questions": [...]}`` (1 to
+  ``max_questions`` questions); an answer that is not such a list is unparsed.
+* ``checklist``: for an item with ``instruction``, ``response`` and ``questions``, ask each question
+  about the response (one task per question, variant ``q0``, ``q1``...; option log-probabilities of
+  "YES"/"NO"). The item verdict's ``score`` is the pass rate = (questions answered YES) / (questions
+  answered); ``extra["soft_pass_rate"]`` is the mean probability of YES. Unreadable answers are left
+  out and counted in ``extra["n_unparsed"]``; if no question was answered the verdict is unparsed.
+
+Best-of-N by pass rate: :func:`jurybox.jury.selection.best_of_n` on the pass rates.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from jurybox.protocols._json import parse_json_object, unparsed
+from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols.registry import register_protocol
+from jurybox.types import BackendResult, GenerateRequest, Message, OptionsRequest, Prompt, Request, Verdict
+
+
+def questions_schema(max_questions: int) -> str:
+    return json.dumps({
+        "type": "object",
+        "properties": {"questions": {"type": "array", "items": {"type": "string", "minLength": 8, "maxLength": 200},
+                                     "minItems": 1, "maxItems": max_questions}},
+        "required": ["questions"],
+    }, sort_keys=True)
+
+
+@register_protocol
+class ChecklistWriter(JudgeProtocol):
+    name = "checklist_writer"
+    required = ("instruction",)
+    prefill = ""
+
+    def __init__(self, *, criteria: str | None = None, template: str = "default", max_questions: int = 6,
+                 max_tokens: int = 320) -> None:
+        super().__init__(criteria=criteria, template=template)
+        if not 1 <= max_questions <= 20:
+            raise ValueError(f"max_questions must be between 1 and 20, got {max_questions}")
+        self.max_questions = max_questions
+        self.max_tokens = max_tokens
+
+    def labels(self) -> tuple[str, ...]:
+        return ()
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "max_questions": self.max_questions}
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        text = self.render(instruction=item["instruction"], max_questions=self.max_questions)
+        prompt = Prompt(messages=(Message("user", text),))
+        return [("", GenerateRequest(prompt, schema=questions_schema(self.max_questions), max_tokens=self.max_tokens))]
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        obj = parse_json_object(result.text)
+        qs = obj.get("questions") if obj else None
+        if not isinstance(qs, list) or not qs or not all(isinstance(q, str) and q.strip() for q in qs):
+            return unparsed(result, "no list of questions")
+        qs = [q.strip() for q in qs][: self.max_questions]
+        return Verdict(label=f"{len(qs)} questions", raw=result.text, extra={"questions": qs, "method": "generate"},
+                       prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
+
+
+@register_protocol
+class Checklist(JudgeProtocol):
+    name = "checklist"
+    required = ("instruction", "response", "questions")
+    prefill = "Answer:"
+    options = ("YES", "NO")
+
+    def labels(self) -> tuple[str, ...]:
+        return ()
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        qs = item["questions"]
+        if isinstance(qs, str):
+            qs = [qs]
+        out: list[tuple[str, Request]] = []
+        for k, q in enumerate(qs):
+            text = self.render(instruction=item["instruction"], response=item["response"], question=q)
+            out.append((f"q{k}", OptionsRequest(self.prompt(text), self.options)))
+        return out
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        v = self.option_verdict(result, self.options)
+        if v.probs:
+            v.score = v.probs["YES"]
+        return v
+
+    def combine(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict]) -> Verdict:
+        ok = [v for v in verdicts.values() if v.status == "ok" and v.label is not None]
+        n_bad = len(verdicts) - len(ok)
+        answers = {k: (v.label if v.status == "ok" else None) for k, v in verdicts.items()}
+        tokens = (sum(v.prompt_tokens for v in verdicts.values()), sum(v.completion_tokens for v in verdicts.values()))
+        extra: dict[str, Any] = {"answers": answers, "n_unparsed": n_bad, "n_questions": len(verdicts)}
+        if not ok:
+            return Verdict(label=None, status="unparsed", extra=extra, prompt_tokens=tokens[0],
+                           completion_tokens=tokens[1])
+        n_yes = sum(v.label == "YES" for v in ok)
+        soft = [v.score for v in ok if v.score is not None]
+        extra["soft_pass_rate"] = sum(soft) / len(soft) if soft else None
+        return Verdict(label=f"{n_yes}/{len(ok)}", score=n_yes / len(ok), extra=extra,
+                       raw=" | ".join(f"{k}:{v.raw}" for k, v in verdicts.items()),
+                       prompt_tokens=tokens[0], completion_tokens=tokens[1])
