@@ -75,8 +75,11 @@ class FaultProxy(_Loopback):
     Faults: "429" (with ``Retry-After: retry_after``), "500", "timeout" (answers after ``hang_s``),
     "truncated" (the upstream answer cut in half), "drop" (the connection closed with no answer).
     Modes: ``strip_logprobs`` removes logprobs from answers (a server without them);
-    ``reject_json_schema`` answers 400 to ``response_format`` of type json_schema;
     ``rewrite`` replaces the answer text. ``log`` records (time, item, fault) for every request.
+    The upstream's answers are cached by request body for the session (the server is deterministic
+    at temperature 0): a test warms the cache with a clean pass, so that its faulty pass sees the
+    same answers with no model latency and the proxy's timeouts stay far from real call times on a
+    busy machine.
     """
 
     def __init__(self, upstream: str, plan: Plan | None = None, *, retry_after: str = "1",
@@ -87,20 +90,32 @@ class FaultProxy(_Loopback):
         self.retry_after = retry_after
         self.hang_s = hang_s
         self.strip_logprobs = False
-        self.reject_json_schema = False
         self.rewrite: str | None = None
         self.log: list[tuple[float, int | None, str | None]] = []
         self.bodies: list[dict[str, Any]] = []
+        self.cache: dict[bytes, bytes] = {}
         self._n = 0
         self._session: ClientSession | None = None
 
     def reset(self, plan: Plan | None = None) -> None:
         self.plan = plan or (lambda n, body: None)
-        self.strip_logprobs = self.reject_json_schema = False
+        self.strip_logprobs = False
         self.rewrite = None
         self.log.clear()
         self.bodies.clear()
         self._n = 0
+
+    async def _forward(self, request: web.Request, raw: bytes) -> tuple[int, bytes]:
+        if raw in self.cache:
+            return 200, self.cache[raw]
+        if self._session is None:
+            self._session = ClientSession(timeout=ClientTimeout(total=300))
+        async with self._session.request(request.method, self.upstream + "/" + request.match_info["tail"],
+                                         data=raw, headers={"Content-Type": "application/json"}) as up:
+            status, payload = up.status, await up.read()
+        if status == 200:
+            self.cache[raw] = payload
+        return status, payload
 
     def faults(self) -> Counter[str]:
         return Counter(f for _, _, f in self.log if f is not None)
@@ -138,14 +153,7 @@ class FaultProxy(_Loopback):
             assert request.transport is not None
             request.transport.close()
             return web.Response(status=200)
-        if self.reject_json_schema and (body.get("response_format") or {}).get("type") == "json_schema":
-            return web.json_response({"error": {"message": "response_format type json_schema is not supported"}},
-                                     status=400)
-        if self._session is None:
-            self._session = ClientSession(timeout=ClientTimeout(total=120))
-        async with self._session.request(request.method, self.upstream + "/" + request.match_info["tail"],
-                                         data=raw, headers={"Content-Type": "application/json"}) as up:
-            status, payload = up.status, await up.read()
+        status, payload = await self._forward(request, raw)
         if status == 200 and (self.strip_logprobs or self.rewrite is not None):
             data = json.loads(payload)
             for c in data.get("choices", []):

@@ -28,9 +28,9 @@ coroutines on a private event-loop thread.
   ``method`` is then ``"generate-parse"``, and an answer that cannot be read has empty ``logprobs``
   and its raw ``text`` (the protocol records the verdict as unparsed).
 * **Structured output.** ``generate`` with a schema sends ``response_format`` of type
-  ``json_schema``; servers that reject it (the llama.cpp servers want
-  ``{"type": "json_object", "schema": ...}``) are detected on the first 400 and the backend switches
-  (or set ``structured="json_object"``).
+  ``json_schema``; servers that reject it (the llama.cpp Python server answers a 500 "validation
+  error" and wants ``{"type": "json_object", "schema": ...}``) are detected on the first refusal
+  and the backend switches for good (or set ``structured="json_object"``).
 """
 
 from __future__ import annotations
@@ -382,6 +382,8 @@ class OpenAIBackend:
                     if status == 404:
                         raise BackendConfigError(
                             f"{self.url} answered 404 for model {self.model!r}: check the URL and model name ({text})")
+                    if status == 500 and "validation error" in text.lower():
+                        raise _BadRequest(status, text)  # llama-cpp-python reports refused fields as 500
                     if status in RETRY_STATUS:
                         reason = f"HTTP {status}" + (f": {text[:120]}" if text else "")
                         raise _Retryable(reason, parse_retry_after(resp.headers) if status in (429, 503) else None)
@@ -514,7 +516,7 @@ class OpenAIBackend:
         try:
             data = await self.post(body)
         except _BadRequest as exc:
-            if self.structured == "auto" and ("json_schema" in exc.body or "response_format" in exc.body):
+            if self.structured == "auto" and "json_schema" in exc.body:
                 self.structured = "json_object"
                 body["response_format"] = self._response_format(schema)
                 return await self._complete(body)
