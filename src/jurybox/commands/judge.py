@@ -67,6 +67,8 @@ def judge_command(
     store: Annotated[Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="print the run summary as JSON")] = False,
+    executor: Annotated[str, typer.Option(help="where tasks run: local | ray")] = "local",
+    address: Annotated[str | None, typer.Option(help="ray: cluster address (default: a local cluster)")] = None,
 ) -> None:
     """Judge every row of DATASET; write the rows with the judge's columns added."""
     from jurybox.api import run_judge
@@ -78,8 +80,10 @@ def judge_command(
         out = dataset.with_name(dataset.stem + ".verdicts" + (dataset.suffix if dataset.suffix != ".json" else ".jsonl"))
     if out.resolve() == dataset.resolve():
         raise JuryboxError(f"--out {out} would overwrite the input file")
+    from jurybox.distributed import make_executor
+
     res = run_judge(dataset, protocol, model=model, store=store, fields=field, human=human,
-                    progress=not quiet, **params)
+                    progress=not quiet, executor=make_executor(executor, address), **params)
     write_table(res.table, out)
     s = res.stats
     status = res.table[res.columns["verdict_status"]].value_counts().to_dict()
