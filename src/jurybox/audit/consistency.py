@@ -1,0 +1,194 @@
+"""Wording sensitivity (K template variants) and internal consistency (K repeats at temperature > 0).
+
+Both use one statistic over an items x K matrix of labels (None = unread, dropped):
+
+    P(agree) = mean over items with m_i >= 2 read labels of  sum_c n_ic (n_ic - 1) / (m_i (m_i - 1)),
+
+the probability that two different columns (templates, or repeats) chosen at random give the same
+label; n_ic counts label c in row i. For repeats this is Wei et al.'s p_consist ("Systematic
+Evaluation of LLM-as-a-Judge", 2024: "the probability that two repeat runs agree", K = 5 there).
+For templates, wording flip rate = 1 - P(agree); ``any_flip`` = share of items whose K labels are
+not all equal. Level: nominal.
+
+Repeats are real model calls: :class:`Repeated` wraps a protocol so that every option request
+becomes K generation requests at ``temperature`` with seeds 0..K-1 (variants ``"<variant>#<k>"``).
+Each is a task with its own key, so repeats are stored and an audit rerun makes no calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from jurybox.audit._common import ResultMixin, Row, as_object, interval, is_missing
+from jurybox.errors import JuryboxError
+from jurybox.protocols.base import JudgeProtocol
+from jurybox.stats import Interval
+from jurybox.types import BackendResult, GenerateRequest, OptionsRequest, Request, Verdict
+
+
+def _matrix(labels: Any) -> np.ndarray:
+    m = np.asarray(labels, dtype=object)
+    if m.ndim != 2:
+        raise JuryboxError(f"labels must be an items x K matrix; got shape {m.shape}")
+    return m
+
+
+def agreement_probability(labels: Any) -> float:
+    """P(two columns agree), averaged over rows with at least two read labels (see module docstring)."""
+    m = _matrix(labels)
+    vals = []
+    for row in m:
+        read = [v for v in row if not is_missing(np.asarray([v], dtype=object))[0]]
+        k = len(read)
+        if k < 2:
+            continue
+        _, counts = np.unique(np.asarray(read, dtype=str), return_counts=True)
+        vals.append(float((counts * (counts - 1)).sum()) / (k * (k - 1)))
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def flip_rate_across(labels: Any) -> float:
+    """1 - :func:`agreement_probability`: chance two columns (templates) disagree on an item."""
+    return 1.0 - agreement_probability(labels)
+
+
+def any_flip_rate(labels: Any) -> float:
+    """Share of rows (with >= 2 read labels) whose read labels are not all equal."""
+    m = _matrix(labels)
+    vals = []
+    for row in m:
+        read = {str(v) for v in row if not is_missing(np.asarray([v], dtype=object))[0]}
+        n_read = sum(1 for v in row if not is_missing(np.asarray([v], dtype=object))[0])
+        if n_read >= 2:
+            vals.append(float(len(read) > 1))
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def _accuracy(judge: Any, human: Any) -> float:
+    j, h = as_object(judge, "judge"), as_object(human, "human")
+    ok = ~is_missing(j) & ~is_missing(h)
+    return float(np.mean(j[ok] == h[ok])) if ok.any() else float("nan")
+
+
+@dataclass(frozen=True)
+class WordingResult(ResultMixin):
+    """Verdict changes across K meaning-preserving templates, and each template's accuracy."""
+
+    probe: ClassVar[str] = "wording"
+    templates: tuple[str, ...]
+    flip_rate: Interval
+    any_flip: Interval
+    accuracy: dict[str, Interval]
+    n_items: int
+
+    def rows(self) -> Any:
+        yield from super().rows()
+        for t, iv in self.accuracy.items():
+            yield Row(self.probe, f"accuracy[{t}]", iv.estimate, iv.low, iv.high, iv.n_units)
+
+
+def wording_sensitivity(labels: Mapping[str, Any], human: Any = None, *, n_resamples: int = 1000,
+                        seed: int | None = 0) -> WordingResult:
+    """``labels``: template name -> per-item labels (all the same length)."""
+    if len(labels) < 2:
+        raise JuryboxError(f"the wording probe needs at least two templates; got {list(labels)}")
+    names = tuple(labels)
+    m = np.column_stack([as_object(labels[t], f"labels[{t}]") for t in names])
+    kw: dict[str, Any] = {"n_resamples": n_resamples, "seed": seed}
+    acc = {t: interval(_accuracy, as_object(labels[t], t), as_object(human, "human"), **kw)
+           for t in names} if human is not None else {}
+    return WordingResult(templates=names, flip_rate=interval(flip_rate_across, m, **kw),
+                         any_flip=interval(any_flip_rate, m, **kw), accuracy=acc, n_items=m.shape[0])
+
+
+@dataclass(frozen=True)
+class ConsistencyResult(ResultMixin):
+    """P(two repeats at temperature > 0 agree), over items x presentation orders."""
+
+    probe: ClassVar[str] = "consistency"
+    p_consist: Interval
+    repeats: int
+    temperature: float
+    n_rows: int
+    n_unparsed: int
+
+
+def internal_consistency(labels: Any, *, temperature: float, n_resamples: int = 1000,
+                         seed: int | None = 0) -> ConsistencyResult:
+    """``labels``: rows (item, or item x order) x K repeats; None for an unread answer."""
+    m = _matrix(labels)
+    return ConsistencyResult(p_consist=interval(agreement_probability, m, n_resamples=n_resamples, seed=seed),
+                             repeats=m.shape[1], temperature=temperature, n_rows=m.shape[0],
+                             n_unparsed=int(is_missing(m.ravel()).sum()))
+
+
+class Repeated(JudgeProtocol):
+    """Ask ``inner``'s questions ``k`` times by sampling at ``temperature`` (seeds 0..k-1).
+
+    Each option request becomes a generation request of at most ``max_tokens`` tokens; the answer
+    is read by the inner protocol's text path (an answer matching no option stays unparsed).
+    """
+
+    name: ClassVar[str] = "repeated"
+    required: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, inner: JudgeProtocol, *, k: int = 5, temperature: float = 1.0, max_tokens: int = 4) -> None:
+        if k < 2:
+            raise JuryboxError(f"repeats must be at least 2, got {k}")
+        if temperature <= 0:
+            raise JuryboxError(f"repeats need a temperature > 0, got {temperature}")
+        self.inner = inner
+        self.k, self.temperature, self.max_tokens = k, temperature, max_tokens
+        self.criteria, self.template = inner.criteria, inner.template
+        self.template_text, self._template = inner.template_text, inner._template
+        self.required = inner.required  # type: ignore[misc]
+        self.prefill = inner.prefill  # type: ignore[misc]
+
+    def labels(self) -> tuple[str, ...]:
+        return self.inner.labels()
+
+    def params(self) -> dict[str, Any]:
+        return {**self.inner.params(), "repeats": {"k": self.k, "temperature": self.temperature,
+                                                    "max_tokens": self.max_tokens}}
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        out: list[tuple[str, Request]] = []
+        for variant, req in self.inner.requests(item):
+            prompt = req.prompt
+            if not isinstance(req, OptionsRequest):
+                raise JuryboxError("repeats need a protocol that asks option questions")
+            for r in range(self.k):
+                out.append((f"{variant}#{r}", GenerateRequest(prompt, max_tokens=self.max_tokens,
+                                                              temperature=self.temperature, seed=r)))
+        return out
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        base, _, r = variant.rpartition("#")
+        v = self.inner.interpret(base, result)
+        v.extra["repeat"] = int(r)
+        return v
+
+    def combine(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict]) -> Verdict:
+        """The first repeat's verdict, with every variant's label under extra["repeats"]."""
+        first = next(iter(verdicts.values()))
+        out = Verdict(label=first.label, probs=first.probs, status=first.status, raw=first.raw,
+                      extra={"repeats": {k: v.label for k, v in verdicts.items()}})
+        return out
+
+
+def repeat_matrix(variants: Sequence[Mapping[str, Verdict]], k: int) -> np.ndarray:
+    """Rows (item x base variant) x K labels from a :class:`Repeated` run's per-variant verdicts."""
+    rows: list[list[Any]] = []
+    for vs in variants:
+        bases: dict[str, list[Any]] = {}
+        for name, v in vs.items():
+            base = name.rpartition("#")[0]
+            bases.setdefault(base, []).append(v.label if v.status == "ok" else None)
+        rows.extend(labels for labels in bases.values())
+    if any(len(r) != k for r in rows):
+        raise JuryboxError("every item must have the same number of repeats")
+    return np.array(rows, dtype=object).reshape(len(rows), k)

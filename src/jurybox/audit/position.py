@@ -1,0 +1,144 @@
+"""Position bias of a pairwise judge, and rubric-order bias of a score judge.
+
+Definitions (per item i, a pairwise judge asked in both presentation orders; labels name the
+*response*, "A" or "B", never the position):
+
+* flip rate = mean_i [label_AB(i) != label_BA(i)]: the verdict changes when the two responses
+  swap places (Wei et al. 2024, "position bias" = inconsistency rate).
+* positional agreement = 1 - flip rate (LLMBar's ``equal`` in statistics.json).
+* P(first position wins) = share of per-order verdicts whose winner was shown first, pooled over
+  both orders. An order-blind judge has 0.5; a judge whose flips all favour one slot has
+  0.5 + flip rate / 2 (first) or 0.5 - flip rate / 2 (second).
+* first-position log-odds bias b = mean_i (margin_AB(i) - margin_BA(i)) / 2, with margin the
+  judge's log-odds for response A over B in that order. A judge whose log-odds get +b for
+  whatever is shown first has exactly this b (it is what swap-and-combine cancels).
+* rubric-order shift = mean_i (score with the rubric listed high-to-low - score listed low-to-high),
+  on the expected score (Score protocol, ``reverse_rubric=True`` against False).
+
+Missing: a verdict that could not be read (None) is dropped with its item (``unparsed="drop"``,
+the default); ``unparsed="category"`` counts an unread answer as a label of its own, so two
+unread answers agree. That second rule is how LLMBar's evaluate.py computes ``equal``; with it,
+the flip rates computed from the published GPT-4 and ChatGPT verdicts reproduce ``equal`` for all
+seven Adversarial and Processed sets exactly (tests/audit/test_llmbar_crosscheck.py; for example
+GPT-4 Neighbor 120/134 = 89.6%, ChatGPT GPTOut 20/47 = 42.6%, GPT-4 LLMEval^2 175/200 = 87.5%).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+
+from jurybox.audit._common import ResultMixin, as_float, as_object, interval, is_missing, same_length
+from jurybox.errors import JuryboxError
+from jurybox.stats import Interval, mean_difference
+
+Unparsed = Literal["drop", "category"]
+_UNREAD = "\x00unparsed"
+
+
+def _pair(first: Any, second: Any, unparsed: Unparsed) -> tuple[np.ndarray, np.ndarray]:
+    a, b = as_object(first, "label_ab"), as_object(second, "label_ba")
+    same_length(("label_ab", a), ("label_ba", b))
+    if unparsed == "category":
+        a = np.where(is_missing(a), _UNREAD, a)
+        b = np.where(is_missing(b), _UNREAD, b)
+        return a, b
+    if unparsed != "drop":
+        raise JuryboxError(f"unparsed must be 'drop' or 'category', got {unparsed!r}")
+    keep = ~(is_missing(a) | is_missing(b))
+    return a[keep], b[keep]
+
+
+def flip_rate(label_ab: Any, label_ba: Any, *, unparsed: Unparsed = "drop") -> float:
+    """Share of items whose verdict (the winning response) differs between the two orders.
+
+    Level: nominal. Missing: see the module docstring. NaN with no items.
+    Checked against: LLMBar statistics.json ``equal`` = 1 - flip rate, GPT-4 and ChatGPT, 7 sets.
+    """
+    a, b = _pair(label_ab, label_ba, unparsed)
+    return float(np.mean(a != b)) if len(a) else float("nan")
+
+
+def positional_agreement(label_ab: Any, label_ba: Any, *, unparsed: Unparsed = "drop") -> float:
+    """1 - :func:`flip_rate`: LLMBar's ``equal``, P(winner unswapped == winner swapped)."""
+    return 1.0 - flip_rate(label_ab, label_ba, unparsed=unparsed)
+
+
+def first_position_win_rate(first_won_ab: Any, first_won_ba: Any) -> float:
+    """Share of per-order verdicts (both orders pooled) won by the response shown first.
+
+    Inputs: per item, whether the first-shown response won in order AB / BA (True/False, None
+    when that order's verdict could not be read; those are dropped). NaN with no verdicts.
+    """
+    vals = np.concatenate([as_float(first_won_ab, "first_won_ab"), as_float(first_won_ba, "first_won_ba")])
+    vals = vals[~np.isnan(vals)]
+    return float(vals.mean()) if vals.size else float("nan")
+
+
+def first_position_logodds(margin_ab: Any, margin_ba: Any) -> float:
+    """mean_i (margin_AB - margin_BA) / 2: the log-odds bonus of being shown first (items with both)."""
+    a, b = as_float(margin_ab, "margin_ab"), as_float(margin_ba, "margin_ba")
+    same_length(("margin_ab", a), ("margin_ba", b))
+    d = (a - b)[~(np.isnan(a) | np.isnan(b))] / 2.0
+    return float(d.mean()) if d.size else float("nan")
+
+
+@dataclass(frozen=True)
+class PositionResult(ResultMixin):
+    """Position bias of a pairwise judge (see the module docstring for the definitions)."""
+
+    probe: ClassVar[str] = "position"
+    flip_rate: Interval
+    first_position_win_rate: Interval
+    first_position_logodds: Interval
+    n_items: int
+    n_unparsed: int
+
+    @property
+    def positional_agreement(self) -> float:
+        return 1.0 - self.flip_rate.estimate
+
+
+def position_bias(label_ab: Any, label_ba: Any, first_won_ab: Any, first_won_ba: Any,
+                  margin_ab: Any = None, margin_ba: Any = None, *, n_resamples: int = 1000,
+                  seed: int | None = 0) -> PositionResult:
+    """All position statistics with 95% bootstrap intervals over items."""
+    a, b = as_object(label_ab, "label_ab"), as_object(label_ba, "label_ba")
+    same_length(("label_ab", a), ("label_ba", b))
+    n_unparsed = int((is_missing(a) | is_missing(b)).sum())
+    fa, fb = as_float(first_won_ab, "first_won_ab"), as_float(first_won_ba, "first_won_ba")
+    nan = np.full(len(a), np.nan)
+    ma = as_float(margin_ab, "margin_ab") if margin_ab is not None else nan
+    mb = as_float(margin_ba, "margin_ba") if margin_ba is not None else nan
+    return PositionResult(
+        flip_rate=interval(flip_rate, a, b, n_resamples=n_resamples, seed=seed),
+        first_position_win_rate=interval(first_position_win_rate, fa, fb, n_resamples=n_resamples, seed=seed),
+        first_position_logodds=interval(first_position_logodds, ma, mb, n_resamples=n_resamples, seed=seed),
+        n_items=len(a),
+        n_unparsed=n_unparsed,
+    )
+
+
+@dataclass(frozen=True)
+class RubricOrderResult(ResultMixin):
+    """Shift of a score judge's expected score when the rubric is listed in reverse order."""
+
+    probe: ClassVar[str] = "position"
+    rubric_order_shift: Interval
+    n_items: int
+
+
+def rubric_order_shift(forward: Any, reversed_: Any, *, n_resamples: int = 1000,
+                       seed: int | None = 0) -> RubricOrderResult:
+    """mean(score with the rubric reversed - score with the rubric in ascending order), with its interval.
+
+    Uses jurybox.stats.mean_difference (pairwise deletion of missing scores).
+    """
+    f, r = as_float(forward, "forward"), as_float(reversed_, "reversed")
+    same_length(("forward", f), ("reversed", r))
+    return RubricOrderResult(
+        rubric_order_shift=interval(mean_difference, f, r, n_resamples=n_resamples, seed=seed),
+        n_items=int((~(np.isnan(f) | np.isnan(r))).sum()),
+    )
