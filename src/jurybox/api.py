@@ -70,10 +70,10 @@ def run_judge(
     proto = make_protocol(protocol, **protocol_params)
     items = extract_items(df, proto.required, proto.optional, parse_field_map(fields), source=source)
     labels = human_labels(df, human, proto, source) if human else None
-    backend = get_backend(model)
     own_store = not isinstance(store, Store)
-    st = store if isinstance(store, Store) else Store(store)
+    st = store if isinstance(store, Store) else Store(store)  # opened first: a bad store fails before a model loads
     try:
+        backend = get_backend(model)
         verdicts, variants, stats = evaluate(Judge(proto, backend, name), items, st, progress=progress,
                                              description=f"{proto.name} ({len(items)} items)", executor=executor)
     finally:

@@ -154,3 +154,13 @@ def test_score_protocol_through_engine():
     out = jurybox.judge(df, Score(), model=ScriptedBackend(sc))
     assert list(out["verdict"]) == ["5", "1"]
     assert out["verdict_score"][0] == pytest.approx(4.15) and out["verdict_score"][1] == pytest.approx(1.85)
+
+
+def test_cached_verdicts_equal_fresh_ones_including_key_order(tmp_path):
+    b = ScriptedBackend(lambda t, o: {"positive": 0.3, "negative": 0.7})
+    df = pd.DataFrame({"text": ["x"]})
+    fresh = jurybox.run_judge(df, "classify", labels=["positive", "negative"], model=b, store=tmp_path / "s.sqlite")
+    cached = jurybox.run_judge(df, "classify", labels=["positive", "negative"], model=b, store=tmp_path / "s.sqlite")
+    assert cached.stats.model_calls == 0
+    assert fresh.verdicts[0].to_dict() == cached.verdicts[0].to_dict()
+    assert list(fresh.verdicts[0].probs) == list(cached.verdicts[0].probs) == ["positive", "negative"]

@@ -135,7 +135,9 @@ def test_sigkill_mid_run_then_resume_gives_exactly_once_and_identical_output(tmp
             if n >= 5:
                 break
         time.sleep(0.05)
-    assert proc.poll() is None, "the run finished before it could be killed"
+    if proc.poll() is not None:
+        raise AssertionError(f"the run ended (status {proc.returncode}) before it could be killed: "
+                             f"{proc.stderr.read().decode()[-2000:]}")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not out.exists()  # nothing half-written

@@ -31,6 +31,26 @@ from jurybox.types import Generation, GenerateRequest, OptionScores, OptionsRequ
 ANSWER_RESERVE = 8  # tokens kept free after the prompt for option scoring
 
 
+_LOG_CALLBACK: Any = None
+
+
+def _silence_llama_logs() -> None:
+    """Route llama.cpp's native log lines away from stderr (set JURYBOX_LLAMA_LOG=1 to keep them)."""
+    global _LOG_CALLBACK
+    if _LOG_CALLBACK is not None or os.environ.get("JURYBOX_LLAMA_LOG"):
+        return
+    import ctypes
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback  # type: ignore[misc]
+    def _discard(level: int, text: bytes, user_data: ctypes.c_void_p) -> None:
+        return None
+
+    _LOG_CALLBACK = _discard  # keep a reference: the C side holds only a pointer
+    llama_cpp.llama_log_set(_discard, ctypes.c_void_p(0))
+
+
 class EmbeddedBackend:
     """llama.cpp in-process. One instance owns one model context; calls are serialised."""
 
@@ -53,6 +73,7 @@ class EmbeddedBackend:
         except ImportError as exc:  # pragma: no cover - install problem
             raise ModelError("llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'") from exc
         self.n_ctx = n_ctx or self.resolved.n_ctx
+        _silence_llama_logs()
         try:
             self.llm = Llama(
                 model_path=str(self.resolved.path),
