@@ -68,8 +68,10 @@ def main() -> None:
     from jurybox.labelerrors import find_label_issues
 
     y, p = make_data(a.rows, a.classes)
-    print(f"{a.rows:,} rows x {a.classes} classes, float64 probabilities ({p.nbytes / 2**20:.0f} MiB), "
-          f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"{a.rows:,} rows x {a.classes} classes, float64 probabilities ({p.nbytes / 2**20:.0f} MiB), "
+        f"{os.cpu_count()} CPUs visible, load average {os.getloadavg()[0]:.1f}"
+    )
 
     def ours() -> np.ndarray:
         return find_label_issues(y, p, rank_by="self_confidence")
@@ -84,9 +86,11 @@ def main() -> None:
     print(f"{'':34s} {'time (s)':>9s} {'peak MiB':>9s} {'flagged':>9s}")
     print(f"{'jurybox find_label_issues':34s} {t_ours:9.3f} {m_ours:9.1f} {r_ours.size:9,d}")
     print(f"{'cleanlab find_label_issues':34s} {t_theirs:9.3f} {m_theirs:9.1f} {r_theirs.size:9,d}")
-    print(f"ratio cleanlab / jurybox time: {t_theirs / t_ours:.1f}x; flagged by both: {both:,}; "
-          f"peak memory is extra allocation beyond the {p.nbytes / 2**20:.0f} MiB input "
-          "(tracemalloc; cleanlab worker processes, if any, not counted)")
+    print(
+        f"ratio cleanlab / jurybox time: {t_theirs / t_ours:.1f}x; flagged by both: {both:,}; "
+        f"peak memory is extra allocation beyond the {p.nbytes / 2**20:.0f} MiB input "
+        "(tracemalloc; cleanlab worker processes, if any, not counted)"
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@ LABELS = ["A", "B"]
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "llmbar"))
+    ap.add_argument(
+        "--data", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "data" / "llmbar")
+    )
     ap.add_argument("--sets", default="GPTOut,Neighbor")
     ap.add_argument("--per-set", type=int, default=30)
     ap.add_argument("--model", action="append", default=None)
@@ -47,26 +49,42 @@ def main() -> None:
     df = load_llmbar(a.data, [s.strip() for s in a.sets.split(",")], per_set=a.per_set, seed=a.seed)
     clean = np.array([LABELS.index(g) for g in df["gold"]])
     noisy, flipped = inject_noise(clean, 2, a.rate, seed=a.seed)
-    judges = [Judge(make_protocol("pairwise", template=t), get_backend(m), f"{t}@{m}") for m in models for t in templates]
+    judges = [
+        Judge(make_protocol("pairwise", template=t), get_backend(m), f"{t}@{m}")
+        for m in models
+        for t in templates
+    ]
     items = df[["instruction", "response_a", "response_b"]].to_dict(orient="records")
     t0 = time.perf_counter()
     with Store(a.store) as st:
         ens, stats = run_ensemble(judges, items, noisy, LABELS, st, progress=True)
     wall = time.perf_counter() - t0
-    ranked = np.argsort(label_quality_scores(noisy, np.nan_to_num(ens.probs, nan=0.5), rank_by="self_confidence"),
-                        kind="stable")
+    ranked = np.argsort(
+        label_quality_scores(noisy, np.nan_to_num(ens.probs, nan=0.5), rank_by="self_confidence"),
+        kind="stable",
+    )
     rec = noise_recovery(ranked, flipped)
     answered = ens.n_judges > 0
     acc = float((ens.predicted[answered] == clean[answered]).mean())
     flagged_hits = len(set(ens.ranking.tolist()) & set(flipped.tolist()))
-    print(f"items: {len(df)} ({a.sets}, {a.per_set} per set, seed {a.seed}); judges: {', '.join(j.name for j in judges)} "
-          f"(pairwise, both orders)")
-    print(f"model calls {stats.model_calls}, from the store {stats.n_cached}, prompt tokens {stats.prompt_tokens}, "
-          f"wall {wall:.0f} s; rows with no readable answer: {int((~answered).sum())}")
-    print(f"judge accuracy vs clean gold: {acc:.3f}; injected flips: {len(flipped)} (rate {a.rate}, seed {a.seed})")
-    print(f"ensemble flags {ens.flagged.sum()} rows (label != ensemble label), {flagged_hits} of them injected")
-    print(f"precision@{rec.k} = {rec.precision:.3f}, recall@{rec.k} = {rec.recall:.3f} ({rec.hits} of {rec.n_injected}); "
-          f"chance = {len(flipped) / len(df):.3f}")
+    print(
+        f"items: {len(df)} ({a.sets}, {a.per_set} per set, seed {a.seed}); judges: {', '.join(j.name for j in judges)} "
+        f"(pairwise, both orders)"
+    )
+    print(
+        f"model calls {stats.model_calls}, from the store {stats.n_cached}, prompt tokens {stats.prompt_tokens}, "
+        f"wall {wall:.0f} s; rows with no readable answer: {int((~answered).sum())}"
+    )
+    print(
+        f"judge accuracy vs clean gold: {acc:.3f}; injected flips: {len(flipped)} (rate {a.rate}, seed {a.seed})"
+    )
+    print(
+        f"ensemble flags {ens.flagged.sum()} rows (label != ensemble label), {flagged_hits} of them injected"
+    )
+    print(
+        f"precision@{rec.k} = {rec.precision:.3f}, recall@{rec.k} = {rec.recall:.3f} ({rec.hits} of {rec.n_injected}); "
+        f"chance = {len(flipped) / len(df):.3f}"
+    )
 
 
 if __name__ == "__main__":

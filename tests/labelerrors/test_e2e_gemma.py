@@ -46,8 +46,15 @@ def test_gemma_ensemble_recovers_injected_label_noise(gemma, tmp_path):
     noisy, flipped = inject_noise(clean, 2, 0.10, seed=0)  # 2 of 20 labels flipped
     assert flipped.tolist() == [12, 16]
     df = pd.DataFrame({"review": [t for t, _ in TEXTS], "stars": [LABELS[k] for k in noisy]})
-    kw = dict(label_field="stars", text_field="review", labels=LABELS, models=[gemma],
-              templates=["default", "instruct"], examples=FEW_SHOT, store=tmp_path / "s.sqlite")
+    kw = dict(
+        label_field="stars",
+        text_field="review",
+        labels=LABELS,
+        models=[gemma],
+        templates=["default", "instruct"],
+        examples=FEW_SHOT,
+        store=tmp_path / "s.sqlite",
+    )
     found = find_errors(df, **kw)
     ens = found.ensemble
     assert ens is not None and ens.n_judges.tolist() == [2] * 20

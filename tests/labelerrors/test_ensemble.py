@@ -53,12 +53,16 @@ def test_ordinal_labels_flag_only_gaps_above_the_threshold():
     labels = ["1", "2", "3", "4", "5"]
     onehot = np.eye(5)
     probs = np.array([[onehot[1], onehot[2], onehot[4], onehot[0]]])  # ensemble says 2, 3, 5, 1
-    given = [0, 0, 2, 4]                                              # given 1, 1, 3, 5
+    given = [0, 0, 2, 4]  # given 1, 1, 3, 5
     res = ensemble_relabel(given, probs, labels, ordinal=True)
     assert res.gap.tolist() == [1, 2, 2, 4]
     assert res.flagged.tolist() == [False, True, True, True]
-    assert ensemble_relabel(given, probs, labels, ordinal=True, threshold=2).flagged.tolist() == [False, False,
-                                                                                                   False, True]
+    assert ensemble_relabel(given, probs, labels, ordinal=True, threshold=2).flagged.tolist() == [
+        False,
+        False,
+        False,
+        True,
+    ]
     assert ensemble_relabel(given, probs, labels).flagged.tolist() == [True, True, True, True]
 
 
@@ -68,8 +72,9 @@ def test_verdict_probs_never_invents_a_label():
     assert np.isnan(verdict_probs(Verdict(label=None, status="error"), labels)).all()
     assert verdict_probs(Verdict(label="B"), labels).tolist() == [0.0, 1.0]
     assert np.isnan(verdict_probs(Verdict(label="tie"), labels)).all()
-    np.testing.assert_allclose(verdict_probs(Verdict(label="A", probs={"A": 0.6, "B": 0.2, "tie": 0.2}), labels),
-                               [0.75, 0.25])
+    np.testing.assert_allclose(
+        verdict_probs(Verdict(label="A", probs={"A": 0.6, "B": 0.2, "tie": 0.2}), labels), [0.75, 0.25]
+    )
 
 
 def test_shape_checks():
@@ -91,10 +96,21 @@ def keyword_backend(identity, *, bias=0.0):
     return ScriptedBackend(options, identity=identity)
 
 
-DATA = pd.DataFrame({
-    "text": ["good film", "bad film", "good plot", "bad plot", "so so", "good cast", "bad cast", "good score"],
-    "label": ["pos", "neg", "neg", "neg", "pos", "pos", "pos", "pos"],  # rows 3 and 7 are wrong
-})
+DATA = pd.DataFrame(
+    {
+        "text": [
+            "good film",
+            "bad film",
+            "good plot",
+            "bad plot",
+            "so so",
+            "good cast",
+            "bad cast",
+            "good score",
+        ],
+        "label": ["pos", "neg", "neg", "neg", "pos", "pos", "pos", "pos"],  # rows 3 and 7 are wrong
+    }
+)
 
 
 def test_ensemble_runs_through_the_engine_and_the_store(tmp_path):
@@ -120,8 +136,15 @@ def test_find_errors_combines_llm_and_classifier_and_names_the_signals(tmp_path)
     probs = np.full((len(DATA), 2), 0.5)
     probs[:, 0] = [0.9, 0.1, 0.8, 0.2, 0.95, 0.1, 0.9, 0.9]  # the classifier suspects data rows 3 and 6
     probs[:, 1] = 1 - probs[:, 0]
-    found = find_errors(DATA, label_field="label", labels=["pos", "neg"], models=[keyword_backend("a")],
-                        pred_probs=probs, filter_by="predicted_neq_given", store=tmp_path / "s.sqlite")
+    found = find_errors(
+        DATA,
+        label_field="label",
+        labels=["pos", "neg"],
+        models=[keyword_backend("a")],
+        pred_probs=probs,
+        filter_by="predicted_neq_given",
+        store=tmp_path / "s.sqlite",
+    )
     by = dict(zip(found.table["row"], found.table["flagged_by"], strict=True))
     assert by == {3: "llm,classifier", 7: "llm", 6: "classifier"}
     assert found.table["rank"].tolist() == [1, 2, 3] and found.table["review"].tolist() == ["", "", ""]
@@ -129,15 +152,33 @@ def test_find_errors_combines_llm_and_classifier_and_names_the_signals(tmp_path)
     assert found.table.set_index("row").loc[3, "suggested_label"] == "pos"
     assert found.table.set_index("row").loc[6, "suggested_label"] == "neg"
     assert found.summary.n_flagged == 3
-    assert list(found.table.columns[:8]) == ["rank", "row", "given_label", "suggested_label", "confidence",
-                                              "flagged_by", "score", "text"]
+    assert list(found.table.columns[:8]) == [
+        "rank",
+        "row",
+        "given_label",
+        "suggested_label",
+        "confidence",
+        "flagged_by",
+        "score",
+        "text",
+    ]
 
 
 def test_combined_ranking_is_the_mean_normalised_rank():
-    s1 = Signal("a", np.array([0.1, 0.9, 0.5, 0.2]), np.array([True, False, False, True]),
-                np.array([1, -1, -1, 1]), np.array([0.9, NAN, NAN, 0.8]))
-    s2 = Signal("b", np.array([0.6, NAN, 0.1, 0.3]), np.array([False, False, True, True]),
-                np.array([-1, -1, 0, 0]), np.array([NAN, NAN, 0.7, 0.6]))
+    s1 = Signal(
+        "a",
+        np.array([0.1, 0.9, 0.5, 0.2]),
+        np.array([True, False, False, True]),
+        np.array([1, -1, -1, 1]),
+        np.array([0.9, NAN, NAN, 0.8]),
+    )
+    s2 = Signal(
+        "b",
+        np.array([0.6, NAN, 0.1, 0.3]),
+        np.array([False, False, True, True]),
+        np.array([-1, -1, 0, 0]),
+        np.array([NAN, NAN, 0.7, 0.6]),
+    )
     out = combine_signals([s1, s2])
     # ranks a: [1,4,3,2] -> (r-0.5)/4; b over 3 rows: [3,-,1,2] -> (r-0.5)/3
     expected = [(0.125 + 2.5 / 3) / 2, 0.875, (0.625 + 0.5 / 3) / 2, (0.375 + 1.5 / 3) / 2]
@@ -152,7 +193,9 @@ def test_combined_ranking_is_the_mean_normalised_rank():
 def test_dataset_errors_name_file_row_and_field(tmp_path):
     p = tmp_path / "d.jsonl"
     p.write_text('{"text": "good", "label": "pos"}\n{"text": "bad", "label": "nope"}\n')
-    with pytest.raises(InputError, match=r"d.jsonl, row 2, field 'label': label 'nope' is not in the label set"):
+    with pytest.raises(
+        InputError, match=r"d.jsonl, row 2, field 'label': label 'nope' is not in the label set"
+    ):
         find_errors(p, label_field="label", labels=["pos", "neg"], models=[keyword_backend("a")])
     p.write_text('{"text": "good", "label": "pos"}\n{"text": "", "label": "neg"}\n')
     with pytest.raises(InputError, match=r"row 2, field 'text': empty text"):

@@ -78,9 +78,20 @@ def test_imdb_probabilities_are_clipped_float_noise():
 
 def test_evaluate_command_reports_the_published_precision(capsys):
     for name, args in (("20news", []), ("imdb", ["--index-to-filename", str(DATA / CASES["imdb"][2])])):
-        main(["errors", "evaluate", "--mturk", str(DATA / f"{name}_mturk.json"),
-              "--probs", str(DATA / f"{name}_test_set_pyx.npy"),
-              "--given", str(DATA / f"{name}_test_set_original_labels.npy"), "--json", *args])
+        main(
+            [
+                "errors",
+                "evaluate",
+                "--mturk",
+                str(DATA / f"{name}_mturk.json"),
+                "--probs",
+                str(DATA / f"{name}_test_set_pyx.npy"),
+                "--given",
+                str(DATA / f"{name}_test_set_original_labels.npy"),
+                "--json",
+                *args,
+            ]
+        )
         out = json.loads(capsys.readouterr().out)
         k, validated, _ = CASES[name]
         assert out["k"] == k and out["n_errors"] == validated and out["n_unchecked"] == 0

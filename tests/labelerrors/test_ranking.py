@@ -45,7 +45,9 @@ def test_scores_and_flags_match_the_definition(prob, method):
     y, p = prob
     s = label_quality_scores(y, p, rank_by=method)
     np.testing.assert_allclose(s, naive(y, p, method), atol=1e-12)
-    expected_flags = [i for i in range(len(y)) if p[i, y[i]] < p[i].max()]  # ties with the given label: no flag
+    expected_flags = [
+        i for i in range(len(y)) if p[i, y[i]] < p[i].max()
+    ]  # ties with the given label: no flag
     issues = find_label_issues(y, p, rank_by=method)
     assert sorted(issues.tolist()) == expected_flags
     assert find_label_issues(y, p, rank_by=method, return_mask=True).nonzero()[0].tolist() == expected_flags
@@ -75,14 +77,17 @@ def test_float32_input_and_top_k():
     assert rank_by_quality(y, p, top_k=0).tolist() == []
 
 
-@pytest.mark.parametrize("labels,probs,message", [
-    ([0, 1], np.ones((3, 2)) / 2, "3 rows but there are 2 labels"),
-    ([0, 2], np.ones((2, 2)) / 2, "is not a class index in 0..1"),
-    ([[0, 1]], np.ones((2, 2)) / 2, "1-D array"),
-    (["a", "b"], np.ones((2, 2)) / 2, "integer class indices"),
-    ([0, 1], np.ones(2), "(N, K) matrix"),
-    ([0, 1], np.ones((2, 1)), "K >= 2"),
-])
+@pytest.mark.parametrize(
+    "labels,probs,message",
+    [
+        ([0, 1], np.ones((3, 2)) / 2, "3 rows but there are 2 labels"),
+        ([0, 2], np.ones((2, 2)) / 2, "is not a class index in 0..1"),
+        ([[0, 1]], np.ones((2, 2)) / 2, "1-D array"),
+        (["a", "b"], np.ones((2, 2)) / 2, "integer class indices"),
+        ([0, 1], np.ones(2), "(N, K) matrix"),
+        ([0, 1], np.ones((2, 1)), "K >= 2"),
+    ],
+)
 def test_bad_input_is_named(labels, probs, message):
     with pytest.raises(JuryboxError, match=message.replace("(", r"\(").replace(")", r"\)")):
         find_label_issues(labels, probs)

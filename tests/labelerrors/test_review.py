@@ -22,19 +22,30 @@ def sha(p):
 
 def flagged_frame(reviews):
     rows = [(3, "neg", "pos", 0.95), (7, "pos", "neg", 0.85), (5, "pos", "neg", 0.6), (1, "pos", "neg", 0.55)]
-    return pd.DataFrame([{"rank": i + 1, "row": r, "given_label": g, "suggested_label": s, "confidence": c,
-                          "review": rv} for i, ((r, g, s, c), rv) in enumerate(zip(rows, reviews, strict=True))])
+    return pd.DataFrame(
+        [
+            {"rank": i + 1, "row": r, "given_label": g, "suggested_label": s, "confidence": c, "review": rv}
+            for i, ((r, g, s, c), rv) in enumerate(zip(rows, reviews, strict=True))
+        ]
+    )
 
 
-DATA = pd.DataFrame({"text": [f"t{i}" for i in range(1, 9)],
-                     "label": ["pos", "neg", "neg", "neg", "pos", "pos", "pos", "pos"]})
+DATA = pd.DataFrame(
+    {
+        "text": [f"t{i}" for i in range(1, 9)],
+        "label": ["pos", "neg", "neg", "neg", "pos", "pos", "pos", "pos"],
+    }
+)
 
 
 def test_apply_relabels_drops_keeps_and_logs():
     fl = flagged_frame(["relabel:POS", "drop", "keep", ""])
     reviews = read_reviews(fl, labels=["pos", "neg"])
-    assert [(r.row, r.action, r.new_label) for r in reviews] == [(3, "relabel", "pos"), (7, "drop", None),
-                                                                  (5, "keep", None)]
+    assert [(r.row, r.action, r.new_label) for r in reviews] == [
+        (3, "relabel", "pos"),
+        (7, "drop", None),
+        (5, "keep", None),
+    ]
     out = apply_reviews(DATA, reviews, "label")
     assert out.cleaned["text"].tolist() == ["t1", "t2", "t3", "t4", "t5", "t6", "t8"]
     assert out.cleaned["label"].tolist() == ["pos", "neg", "pos", "neg", "pos", "pos", "pos"]
@@ -54,11 +65,14 @@ def test_integer_labels_stay_integers():
     assert out.cleaned["score"].tolist() == [1, 4] and pd.api.types.is_integer_dtype(out.cleaned["score"])
 
 
-@pytest.mark.parametrize("review,message", [
-    ("maybe", "row 1, field 'review': review 'maybe' is not keep, drop or relabel:LABEL"),
-    ("relabel:", "is not keep, drop or relabel:LABEL"),
-    ("relabel:meh", "row 1, field 'review': relabel target 'meh' is not in the label set"),
-])
+@pytest.mark.parametrize(
+    "review,message",
+    [
+        ("maybe", "row 1, field 'review': review 'maybe' is not keep, drop or relabel:LABEL"),
+        ("relabel:", "is not keep, drop or relabel:LABEL"),
+        ("relabel:meh", "row 1, field 'review': relabel target 'meh' is not in the label set"),
+    ],
+)
 def test_bad_reviews_are_named(review, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(")):
         read_reviews(flagged_frame([review, "", "", ""]), source="f.jsonl", labels=["pos", "neg"])
@@ -72,8 +86,11 @@ def test_reviews_on_a_different_dataset_are_refused():
     with pytest.raises(InputError, match="reviewed twice"):
         read_reviews(pd.DataFrame({"row": [3, 3], "given_label": ["neg", "neg"], "review": ["keep", "drop"]}))
     with pytest.raises(InputError, match="row 30 does not exist"):
-        apply_reviews(DATA, read_reviews(pd.DataFrame({"row": [30], "given_label": ["neg"], "review": ["keep"]})),
-                      "label")
+        apply_reviews(
+            DATA,
+            read_reviews(pd.DataFrame({"row": [30], "given_label": ["neg"], "review": ["keep"]})),
+            "label",
+        )
 
 
 def test_summary_with_reviews():
@@ -89,7 +106,9 @@ def test_summary_with_reviews():
     lo, hi = wilson_interval(2, 3)
     assert s.error_rate_interval == pytest.approx((0.5 * lo, 0.5 * hi))
     assert [(c.label, c.n, c.n_flagged, c.n_reviewed, c.n_confirmed) for c in s.per_class] == [
-        ("pos", 5, 3, 2, 1), ("neg", 3, 1, 1, 1)]
+        ("pos", 5, 3, 2, 1),
+        ("neg", 3, 1, 1, 1),
+    ]
     bins = {(b.low, b.high): (b.n_reviewed, b.n_confirmed) for b in s.by_confidence}
     assert bins[(0.5, 0.6)] == (1, 0) and bins[(0.8, 0.9)] == (1, 1) and bins[(0.9, 1.0)] == (1, 1)
     assert json.dumps(s.to_dict())  # serialisable
@@ -98,21 +117,31 @@ def test_summary_with_reviews():
     assert np.isnan(unreviewed.precision)
 
 
-@pytest.mark.parametrize("k,n,expected", [(81, 263, (0.2553, 0.3662)), (15, 148, (0.0624, 0.1605)),
-                                          (0, 20, (0.0, 0.1611)), (1, 29, (0.0061, 0.1718))])
+@pytest.mark.parametrize(
+    "k,n,expected",
+    [
+        (81, 263, (0.2553, 0.3662)),
+        (15, 148, (0.0624, 0.1605)),
+        (0, 20, (0.0, 0.1611)),
+        (1, 29, (0.0061, 0.1718)),
+    ],
+)
 def test_wilson_interval_matches_newcombe_1998_table_1(k, n, expected):
     assert wilson_interval(k, n) == pytest.approx(expected, abs=5e-5)
 
 
 def cli(args, cwd):
-    return subprocess.run([sys.executable, "-m", "jurybox.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "jurybox.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def one_line_error(p):
     assert p.returncode == 2, (p.returncode, p.stdout, p.stderr)
     lines = [x for x in p.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1 and lines[0].startswith("jurybox: error: ") and "Traceback" not in p.stderr, p.stderr
+    assert len(lines) == 1 and lines[0].startswith("jurybox: error: ") and "Traceback" not in p.stderr, (
+        p.stderr
+    )
     return lines[0]
 
 
@@ -139,8 +168,22 @@ def test_cli_find_with_the_classifier_then_apply(noisy_reviews, tmp_path):
     data, flipped = noisy_reviews
     before = sha(data)
     out = tmp_path / "flagged.jsonl"
-    p = cli(["errors", str(data), "--label-field", "label", "--text-field", "review", "--no-llm", "--classifier",
-             "--out", str(out), "--json"], tmp_path)
+    p = cli(
+        [
+            "errors",
+            str(data),
+            "--label-field",
+            "label",
+            "--text-field",
+            "review",
+            "--no-llm",
+            "--classifier",
+            "--out",
+            str(out),
+            "--json",
+        ],
+        tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     summary = json.loads(p.stdout)
     fl = read_table(out)
@@ -155,8 +198,22 @@ def test_cli_find_with_the_classifier_then_apply(noisy_reviews, tmp_path):
     reviewed = tmp_path / "reviewed.csv"
     write_table(fl, reviewed)
     cleaned, log = tmp_path / "cleaned.jsonl", tmp_path / "changes.csv"
-    p = cli(["errors", "apply", str(reviewed), "--dataset", str(data), "--label-field", "label", "--out", str(cleaned),
-             "--changelog", str(log)], tmp_path)
+    p = cli(
+        [
+            "errors",
+            "apply",
+            str(reviewed),
+            "--dataset",
+            str(data),
+            "--label-field",
+            "label",
+            "--out",
+            str(cleaned),
+            "--changelog",
+            str(log),
+        ],
+        tmp_path,
+    )
     assert p.returncode == 0, p.stderr
     assert "1 relabelled, 1 dropped, 1 kept" in p.stdout
     assert sha(data) == before  # the input is never modified
@@ -171,7 +228,9 @@ def test_cli_find_with_the_classifier_then_apply(noisy_reviews, tmp_path):
 
 def test_cli_user_errors_are_one_line(noisy_reviews, tmp_path):
     data, _ = noisy_reviews
-    line = one_line_error(cli(["errors", str(data), "--label-field", "stars", "--no-llm", "--classifier"], tmp_path))
+    line = one_line_error(
+        cli(["errors", str(data), "--label-field", "stars", "--no-llm", "--classifier"], tmp_path)
+    )
     assert "label column 'stars' not found" in line
     bad = tmp_path / "p.npy"
     np.save(bad, np.ones((3, 2)) / 2)
@@ -179,9 +238,37 @@ def test_cli_user_errors_are_one_line(noisy_reviews, tmp_path):
     assert "expected (120 rows, 2 labels" in line
     fl = tmp_path / "f.jsonl"
     fl.write_text(json.dumps({"row": 1, "given_label": "negative", "review": "fix it"}) + "\n")
-    line = one_line_error(cli(["errors", "apply", str(fl), "--dataset", str(data), "--label-field", "label",
-                               "--out", str(tmp_path / "c.jsonl")], tmp_path))
+    line = one_line_error(
+        cli(
+            [
+                "errors",
+                "apply",
+                str(fl),
+                "--dataset",
+                str(data),
+                "--label-field",
+                "label",
+                "--out",
+                str(tmp_path / "c.jsonl"),
+            ],
+            tmp_path,
+        )
+    )
     assert "f.jsonl, row 1, field 'review'" in line
-    line = one_line_error(cli(["errors", "apply", str(fl), "--dataset", str(data), "--label-field", "label",
-                               "--out", str(data)], tmp_path))
+    line = one_line_error(
+        cli(
+            [
+                "errors",
+                "apply",
+                str(fl),
+                "--dataset",
+                str(data),
+                "--label-field",
+                "label",
+                "--out",
+                str(data),
+            ],
+            tmp_path,
+        )
+    )
     assert "would overwrite an input file" in line

@@ -1,8 +1,8 @@
 """`jurybox errors`: find label errors in a dataset, apply a review, evaluate a ranking.
 
-    jurybox errors DATASET --label-field label --out flagged.jsonl [--model M ...] [--template T ...]
-    jurybox errors apply flagged.jsonl --dataset DATASET --label-field label --out cleaned.jsonl --changelog changes.jsonl
-    jurybox errors evaluate --mturk mturk.json --probs pyx.npy --given labels.npy
+jurybox errors DATASET --label-field label --out flagged.jsonl [--model M ...] [--template T ...]
+jurybox errors apply flagged.jsonl --dataset DATASET --label-field label --out cleaned.jsonl --changelog changes.jsonl
+jurybox errors evaluate --mturk mturk.json --probs pyx.npy --given labels.npy
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ class _FindByDefault(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-errors_app = typer.Typer(cls=_FindByDefault, no_args_is_help=True,
-                         help="Find label errors in a dataset (errors DATASET), apply a review, evaluate.")
+errors_app = typer.Typer(
+    cls=_FindByDefault,
+    no_args_is_help=True,
+    help="Find label errors in a dataset (errors DATASET), apply a review, evaluate.",
+)
 
 
 def _split(values: str | None) -> list[str] | None:
@@ -42,7 +45,9 @@ def _load_npy(path: Path, what: str) -> np.ndarray:
     try:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read {what} as a .npy array: {str(exc).splitlines()[0]}", file=str(path)) from exc
+        raise InputError(
+            f"cannot read {what} as a .npy array: {str(exc).splitlines()[0]}", file=str(path)
+        ) from exc
 
 
 def _examples(path: Path | None) -> list[dict[str, str]]:
@@ -54,9 +59,15 @@ def _examples(path: Path | None) -> list[dict[str, str]]:
     df = read_table(path)
     for col in ("text", "label"):
         if col not in df.columns:
-            raise InputError(f"few-shot examples need columns 'text' and 'label'; '{col}' is missing",
-                             file=str(path), field=col)
-    return [{"text": str(t), "label": label_text(lab) or ""} for t, lab in zip(df["text"], df["label"], strict=True)]
+            raise InputError(
+                f"few-shot examples need columns 'text' and 'label'; '{col}' is missing",
+                file=str(path),
+                field=col,
+            )
+    return [
+        {"text": str(t), "label": label_text(lab) or ""}
+        for t, lab in zip(df["text"], df["label"], strict=True)
+    ]
 
 
 def _fmt_interval(x: float, lo: float, hi: float) -> str:
@@ -68,19 +79,43 @@ def find_command(
     dataset: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file with a label column")],
     label_field: Annotated[str, typer.Option(help="column holding the given labels")],
     out: Annotated[Path | None, typer.Option(help="flagged file to review (.jsonl or .csv)")] = None,
-    labels: Annotated[str | None, typer.Option(help="comma-separated label set, in order (default: the values found)")] = None,
-    text_field: Annotated[str, typer.Option(help="column with the text the judges and the classifier read")] = "text",
-    model: Annotated[list[str] | None, typer.Option(help="judge model (repeatable; default: the embedded model)")] = None,
-    template: Annotated[list[str] | None, typer.Option(help="classify prompt template (repeatable; e.g. default, instruct, brief)")] = None,
-    examples: Annotated[Path | None, typer.Option(help="few-shot examples file with text and label columns")] = None,
-    probs: Annotated[Path | None, typer.Option(help="out-of-sample predicted probabilities, (N, K) .npy, columns in --labels order")] = None,
-    classifier: Annotated[bool, typer.Option(help="train a cross-validated TF-IDF + logistic regression on the text")] = False,
-    no_llm: Annotated[bool, typer.Option("--no-llm", help="no LLM ensemble (use --probs or --classifier only)")] = False,
-    ordinal: Annotated[bool, typer.Option(help="labels are ordered (e.g. 1-5): flag only gaps larger than --gap")] = False,
+    labels: Annotated[
+        str | None, typer.Option(help="comma-separated label set, in order (default: the values found)")
+    ] = None,
+    text_field: Annotated[
+        str, typer.Option(help="column with the text the judges and the classifier read")
+    ] = "text",
+    model: Annotated[
+        list[str] | None, typer.Option(help="judge model (repeatable; default: the embedded model)")
+    ] = None,
+    template: Annotated[
+        list[str] | None,
+        typer.Option(help="classify prompt template (repeatable; e.g. default, instruct, brief)"),
+    ] = None,
+    examples: Annotated[
+        Path | None, typer.Option(help="few-shot examples file with text and label columns")
+    ] = None,
+    probs: Annotated[
+        Path | None,
+        typer.Option(help="out-of-sample predicted probabilities, (N, K) .npy, columns in --labels order"),
+    ] = None,
+    classifier: Annotated[
+        bool, typer.Option(help="train a cross-validated TF-IDF + logistic regression on the text")
+    ] = False,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="no LLM ensemble (use --probs or --classifier only)")
+    ] = False,
+    ordinal: Annotated[
+        bool, typer.Option(help="labels are ordered (e.g. 1-5): flag only gaps larger than --gap")
+    ] = False,
     gap: Annotated[int, typer.Option(help="ordinal labels: flag when |ensemble - given| > gap")] = 1,
-    filter_by: Annotated[str, typer.Option(help="cleanlab filter for classifier probabilities")] = "prune_by_noise_rate",
+    filter_by: Annotated[
+        str, typer.Option(help="cleanlab filter for classifier probabilities")
+    ] = "prune_by_noise_rate",
     rank_by: Annotated[str, typer.Option(help="self_confidence | normalized_margin")] = "self_confidence",
-    store: Annotated[Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")] = None,
+    store: Annotated[
+        Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
@@ -98,30 +133,53 @@ def find_command(
     if not models and not no_llm and probs is None and not classifier:
         models = [None]  # the embedded default model
     pred = _load_npy(probs, "predicted probabilities") if probs is not None else None
-    res = find_errors(dataset, label_field=label_field, text_field=text_field, labels=_split(labels), models=models,
-                      templates=template or ["default"], examples=_examples(examples), pred_probs=pred,
-                      classifier=classifier, ordinal=ordinal, threshold=gap, filter_by=filter_by,
-                      rank_by=rank_by,  # type: ignore[arg-type]
-                      store=store, progress=not quiet)
+    res = find_errors(
+        dataset,
+        label_field=label_field,
+        text_field=text_field,
+        labels=_split(labels),
+        models=models,
+        templates=template or ["default"],
+        examples=_examples(examples),
+        pred_probs=pred,
+        classifier=classifier,
+        ordinal=ordinal,
+        threshold=gap,
+        filter_by=filter_by,
+        rank_by=rank_by,  # type: ignore[arg-type]
+        store=store,
+        progress=not quiet,
+    )
     write_table(res.table, out)
     s = res.summary
     by_signal = {name: int(sum(name in f for f in res.issues.flagged_by)) for name in res.issues.signals}
-    summary: dict[str, Any] = {"rows": s.n, "flagged": s.n_flagged, "flagged_by": by_signal,
-                               "flag_rate": s.flag_rate, "flag_rate_interval": list(s.flag_rate_interval),
-                               "per_class": [c.to_dict() for c in s.per_class], "model_calls": res.stats.model_calls,
-                               "cached": res.stats.n_cached, "out": str(out)}
+    summary: dict[str, Any] = {
+        "rows": s.n,
+        "flagged": s.n_flagged,
+        "flagged_by": by_signal,
+        "flag_rate": s.flag_rate,
+        "flag_rate_interval": list(s.flag_rate_interval),
+        "per_class": [c.to_dict() for c in s.per_class],
+        "model_calls": res.stats.model_calls,
+        "cached": res.stats.n_cached,
+        "out": str(out),
+    }
     if res.ensemble is not None:
         summary["llm_disagreement_rate"] = res.ensemble.disagreement_rate
     if json_summary:
         print(json.dumps(summary))
         return
     signals = ", ".join(f"{k} {v}" for k, v in by_signal.items())
-    print(f"{s.n} rows, {s.n_flagged} flagged ({signals}); flag rate {_fmt_interval(s.flag_rate, *s.flag_rate_interval)}; "
-          f"{res.stats.model_calls} model calls, {res.stats.n_cached} from the store; wrote {out}")
+    print(
+        f"{s.n} rows, {s.n_flagged} flagged ({signals}); flag rate {_fmt_interval(s.flag_rate, *s.flag_rate_interval)}; "
+        f"{res.stats.model_calls} model calls, {res.stats.n_cached} from the store; wrote {out}"
+    )
     for c in s.per_class:
         print(f"  {c.label}: {c.n_flagged} of {c.n} flagged ({c.flag_rate:.1%})")
-    print(f"next: fill the 'review' column (keep | relabel:LABEL | drop), then "
-          f"jurybox errors apply {out} --dataset {dataset} --label-field {label_field} --out cleaned{dataset.suffix}")
+    print(
+        f"next: fill the 'review' column (keep | relabel:LABEL | drop), then "
+        f"jurybox errors apply {out} --dataset {dataset} --label-field {label_field} --out cleaned{dataset.suffix}"
+    )
 
 
 @errors_app.command("apply")
@@ -130,8 +188,12 @@ def apply_command(
     dataset: Annotated[Path, typer.Option(help="the dataset the flags were found in (never modified)")],
     label_field: Annotated[str, typer.Option(help="column holding the labels")],
     out: Annotated[Path, typer.Option(help="cleaned dataset to write")],
-    changelog: Annotated[Path | None, typer.Option(help="changelog to write (default OUT stem + .changelog.jsonl)")] = None,
-    labels: Annotated[str | None, typer.Option(help="comma-separated label set (default: the values in the dataset)")] = None,
+    changelog: Annotated[
+        Path | None, typer.Option(help="changelog to write (default OUT stem + .changelog.jsonl)")
+    ] = None,
+    labels: Annotated[
+        str | None, typer.Option(help="comma-separated label set (default: the values in the dataset)")
+    ] = None,
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Apply a reviewed flagged file: write a cleaned copy of the dataset and a changelog."""
@@ -160,15 +222,23 @@ def apply_command(
     err, conf = reviewed_errors(len(df), reviews)
     s = summarize(given, flagged_mask, names, flag_confidence=conf, reviewed_error=err)
     if json_summary:
-        print(json.dumps({**applied.to_dict(), "summary": s.to_dict(), "out": str(out), "changelog": str(changelog)},
-                         default=str))
+        print(
+            json.dumps(
+                {**applied.to_dict(), "summary": s.to_dict(), "out": str(out), "changelog": str(changelog)},
+                default=str,
+            )
+        )
         return
     c = applied.counts
-    print(f"{len(reviews)} reviewed of {s.n_flagged} flagged: {c['relabel']} relabelled, {c['drop']} dropped, "
-          f"{c['keep']} kept; wrote {out} ({len(applied.cleaned)} rows) and {changelog}")
+    print(
+        f"{len(reviews)} reviewed of {s.n_flagged} flagged: {c['relabel']} relabelled, {c['drop']} dropped, "
+        f"{c['keep']} kept; wrote {out} ({len(applied.cleaned)} rows) and {changelog}"
+    )
     if s.n_reviewed:
-        print(f"precision of the flags {_fmt_interval(s.precision, *s.precision_interval)}; estimated error rate "
-              f"{_fmt_interval(s.error_rate, *s.error_rate_interval)} (flagged rows only)")
+        print(
+            f"precision of the flags {_fmt_interval(s.precision, *s.precision_interval)}; estimated error rate "
+            f"{_fmt_interval(s.error_rate, *s.error_rate_interval)} (flagged rows only)"
+        )
         for b in s.by_confidence:
             if b.n_reviewed:
                 print(f"  confidence ({b.low:.1f}, {b.high:.1f}]: {b.n_confirmed}/{b.n_reviewed} confirmed")
@@ -179,10 +249,14 @@ def evaluate_command(
     mturk: Annotated[Path, typer.Option(help="human verdicts (cleanlab label-errors mturk/*.json)")],
     probs: Annotated[Path | None, typer.Option(help="predicted probabilities (N, K) .npy to rank")] = None,
     given: Annotated[Path | None, typer.Option(help="given labels (N,) .npy, with --probs")] = None,
-    flagged: Annotated[Path | None, typer.Option(help="or: a flagged file from jurybox errors (ranked rows)")] = None,
+    flagged: Annotated[
+        Path | None, typer.Option(help="or: a flagged file from jurybox errors (ranked rows)")
+    ] = None,
     index_to_filename: Annotated[Path | None, typer.Option(help="IMDB: row index -> file name JSON")] = None,
     rank_by: Annotated[str, typer.Option(help="normalized_margin | self_confidence")] = "normalized_margin",
-    k: Annotated[int | None, typer.Option(help="evaluate the top k (default: the number of human verdicts)")] = None,
+    k: Annotated[
+        int | None, typer.Option(help="evaluate the top k (default: the number of human verdicts)")
+    ] = None,
     json_summary: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
 ) -> None:
     """Precision of a label-error ranking against human (MTurk) verdicts."""
@@ -196,22 +270,28 @@ def evaluate_command(
     if probs is not None:
         if given is None:
             raise JuryboxError("--probs needs --given (the given labels as a .npy array)")
-        ranked = rank_by_quality(_load_npy(given, "given labels"), _load_npy(probs, "predicted probabilities"),
-                                 rank_by=rank_by)  # type: ignore[arg-type]
+        ranked = rank_by_quality(
+            _load_npy(given, "given labels"), _load_npy(probs, "predicted probabilities"), rank_by=rank_by
+        )  # type: ignore[arg-type]
     else:
         assert flagged is not None
         fl = read_table(flagged)
         if "row" not in fl.columns:
-            raise InputError("missing column 'row'; is this a flagged file written by jurybox errors?",
-                             file=str(flagged), field="row")
+            raise InputError(
+                "missing column 'row'; is this a flagged file written by jurybox errors?",
+                file=str(flagged),
+                field="row",
+            )
         ranked = np.asarray([int(float(r)) - 1 for r in fl["row"].tolist()], dtype=np.int64)
     ev = evaluate_ranking(ranked, verdicts, k=k)
     if json_summary:
         print(json.dumps(ev.to_dict()))
         return
-    print(f"top {ev.k}: {ev.n_checked} with a human verdict, {ev.n_errors} validated errors; precision "
-          f"{ev.n_errors}/{ev.k} = {ev.precision:.1%}; {ev.n_errors} of the "
-          f"{int(verdicts.is_error.sum())} validated errors found")
+    print(
+        f"top {ev.k}: {ev.n_checked} with a human verdict, {ev.n_errors} validated errors; precision "
+        f"{ev.n_errors}/{ev.k} = {ev.precision:.1%}; {ev.n_errors} of the "
+        f"{int(verdicts.is_error.sum())} validated errors found"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -24,13 +24,17 @@ def check_labels(labels: Any, n_classes: int | None = None, *, name: str = "labe
         if np.issubdtype(y.dtype, np.floating) and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
             y = y.astype(np.int64)
         else:
-            raise JuryboxError(f"{name} must hold integer class indices 0..K-1, got dtype {y.dtype} "
-                               "(map label names to indices first)")
+            raise JuryboxError(
+                f"{name} must hold integer class indices 0..K-1, got dtype {y.dtype} "
+                "(map label names to indices first)"
+            )
     y = y.astype(np.int64, copy=False)
     lo, hi = int(y.min()), int(y.max())
     if lo < 0 or (n_classes is not None and hi >= n_classes):
         bad = int(np.flatnonzero((y < 0) | (y >= (n_classes or hi + 1)))[0])
-        raise JuryboxError(f"{name}[{bad}] = {int(y[bad])} is not a class index in 0..{(n_classes or hi + 1) - 1}")
+        raise JuryboxError(
+            f"{name}[{bad}] = {int(y[bad])} is not a class index in 0..{(n_classes or hi + 1) - 1}"
+        )
     return y
 
 

@@ -35,8 +35,13 @@ def clean_probs(pred_probs: Any) -> np.ndarray:
     return q / q.sum(axis=1, keepdims=True)
 
 
-def cleanlab_label_issues(labels: Any, pred_probs: Any, *, filter_by: str = "prune_by_noise_rate",
-                          rank_by: RankBy = "self_confidence") -> np.ndarray:
+def cleanlab_label_issues(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    filter_by: str = "prune_by_noise_rate",
+    rank_by: RankBy = "self_confidence",
+) -> np.ndarray:
     """Confident-learning label issues via ``cleanlab.filter.find_label_issues``, ranked indices.
 
     ``filter_by`` is cleanlab's (default ``prune_by_noise_rate``); ``rank_by`` is passed as
@@ -52,8 +57,10 @@ def cleanlab_label_issues(labels: Any, pred_probs: Any, *, filter_by: str = "pru
         raise JuryboxError(f"pred_probs has {p.shape[0]} rows but there are {y.shape[0]} labels")
     missing = np.setdiff1d(np.arange(p.shape[1]), y)
     if missing.size:
-        raise JuryboxError(f"class index {int(missing[0])} never occurs among the given labels; cleanlab needs "
-                           "every class of pred_probs to have at least one example (drop the unused column)")
+        raise JuryboxError(
+            f"class index {int(missing[0])} never occurs among the given labels; cleanlab needs "
+            "every class of pred_probs to have at least one example (drop the unused column)"
+        )
     try:
         from cleanlab.filter import find_label_issues as cl_find
     except ImportError as exc:  # pragma: no cover - cleanlab is a dependency
@@ -62,8 +69,9 @@ def cleanlab_label_issues(labels: Any, pred_probs: Any, *, filter_by: str = "pru
     return np.asarray(out, dtype=np.int64)
 
 
-def cross_val_pred_probs(texts: Sequence[str], labels: Any, *, n_classes: int | None = None, n_splits: int = 5,
-                         seed: int = 0) -> np.ndarray:
+def cross_val_pred_probs(
+    texts: Sequence[str], labels: Any, *, n_classes: int | None = None, n_splits: int = 5, seed: int = 0
+) -> np.ndarray:
     """Out-of-sample class probabilities from TF-IDF (word 1-2 grams, sublinear tf) + logistic regression.
 
     Each row's probabilities come from the model trained on the other ``n_splits - 1`` folds
@@ -81,17 +89,23 @@ def cross_val_pred_probs(texts: Sequence[str], labels: Any, *, n_classes: int | 
         raise JuryboxError("the cross-validated classifier needs at least two classes among the labels")
     if counts[present].min() < n_splits:
         c = int(present[np.argmin(counts[present])])
-        raise JuryboxError(f"class index {c} has {int(counts[c])} examples; the {n_splits}-fold cross-validated "
-                           f"classifier needs at least {n_splits} per class (fewer folds, or give --probs)")
+        raise JuryboxError(
+            f"class index {c} has {int(counts[c])} examples; the {n_splits}-fold cross-validated "
+            f"classifier needs at least {n_splits} per class (fewer folds, or give --probs)"
+        )
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.model_selection import StratifiedKFold, cross_val_predict
         from sklearn.pipeline import make_pipeline
     except ImportError as exc:  # pragma: no cover
-        raise JuryboxError("scikit-learn is needed for the cross-validated classifier (pip install scikit-learn)") from exc
-    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-                          LogisticRegression(max_iter=2000, C=4.0))
+        raise JuryboxError(
+            "scikit-learn is needed for the cross-validated classifier (pip install scikit-learn)"
+        ) from exc
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
+        LogisticRegression(max_iter=2000, C=4.0),
+    )
     folds = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     seen = cross_val_predict(model, [str(t) for t in texts], y, cv=folds, method="predict_proba")
     out = np.zeros((y.shape[0], k))

@@ -39,9 +39,13 @@ class Signal:
     confidence: np.ndarray
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "scores": [None if np.isnan(s) else float(s) for s in self.scores],
-                "flagged": self.flagged.tolist(), "suggested": self.suggested.tolist(),
-                "confidence": [None if np.isnan(c) else float(c) for c in self.confidence]}
+        return {
+            "name": self.name,
+            "scores": [None if np.isnan(s) else float(s) for s in self.scores],
+            "flagged": self.flagged.tolist(),
+            "suggested": self.suggested.tolist(),
+            "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
+        }
 
 
 @dataclass(frozen=True)
@@ -63,10 +67,15 @@ class LabelIssues:
         return mask
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "signals": list(self.signals), "ranking": self.ranking.tolist(),
-                "combined": [None if np.isnan(c) else float(c) for c in self.combined],
-                "flagged_by": [list(f) for f in self.flagged_by], "suggested": self.suggested.tolist(),
-                "confidence": [None if np.isnan(c) else float(c) for c in self.confidence]}
+        return {
+            "n": self.n,
+            "signals": list(self.signals),
+            "ranking": self.ranking.tolist(),
+            "combined": [None if np.isnan(c) else float(c) for c in self.combined],
+            "flagged_by": [list(f) for f in self.flagged_by],
+            "suggested": self.suggested.tolist(),
+            "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
+        }
 
 
 def normalised_ranks(scores: np.ndarray) -> np.ndarray:
@@ -82,19 +91,28 @@ def normalised_ranks(scores: np.ndarray) -> np.ndarray:
 def combine_signals(signals: Sequence[Signal]) -> LabelIssues:
     """Rank-aggregate the signals (module docstring); every signal must cover the same N rows."""
     if not signals:
-        raise JuryboxError("no label-error signal to combine: give an LLM ensemble, probabilities or a classifier")
+        raise JuryboxError(
+            "no label-error signal to combine: give an LLM ensemble, probabilities or a classifier"
+        )
     n = signals[0].scores.shape[0]
     names = [s.name for s in signals]
     if len(set(names)) != len(names):
         raise JuryboxError(f"signal names must be distinct, got {names}")
     for s in signals:
-        if s.scores.shape != (n,) or s.flagged.shape != (n,) or s.suggested.shape != (n,) or s.confidence.shape != (n,):
+        if (
+            s.scores.shape != (n,)
+            or s.flagged.shape != (n,)
+            or s.suggested.shape != (n,)
+            or s.confidence.shape != (n,)
+        ):
             raise JuryboxError(f"signal {s.name!r} does not cover the same {n} rows as {names[0]!r}")
     ranks = np.vstack([normalised_ranks(np.asarray(s.scores, dtype=np.float64)) for s in signals])
     flags = np.vstack([s.flagged for s in signals])
     with np.errstate(invalid="ignore"):
         have = ~np.isnan(ranks)
-        combined = np.where(have.any(axis=0), np.nansum(ranks, axis=0) / np.maximum(have.sum(axis=0), 1), np.nan)
+        combined = np.where(
+            have.any(axis=0), np.nansum(ranks, axis=0) / np.maximum(have.sum(axis=0), 1), np.nan
+        )
     any_flag = flags.any(axis=0)
     hit = np.flatnonzero(any_flag)
     ranking = hit[np.argsort(combined[hit], kind="stable")]

@@ -63,17 +63,31 @@ class EnsembleRelabel:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "labels": list(self.labels), "judges": list(self.judges), "given": self.given.tolist(),
+            "labels": list(self.labels),
+            "judges": list(self.judges),
+            "given": self.given.tolist(),
             "probs": np.where(np.isnan(self.probs), None, self.probs).tolist(),
-            "n_judges": self.n_judges.tolist(), "predicted": self.predicted.tolist(),
+            "n_judges": self.n_judges.tolist(),
+            "predicted": self.predicted.tolist(),
             "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
-            "gap": self.gap.tolist(), "flagged": self.flagged.tolist(), "ranking": self.ranking.tolist(),
-            "ordinal": self.ordinal, "threshold": self.threshold, "disagreement_rate": self.disagreement_rate,
+            "gap": self.gap.tolist(),
+            "flagged": self.flagged.tolist(),
+            "ranking": self.ranking.tolist(),
+            "ordinal": self.ordinal,
+            "threshold": self.threshold,
+            "disagreement_rate": self.disagreement_rate,
         }
 
 
-def ensemble_relabel(given: Any, judge_probs: Any, labels: Sequence[str], *, judges: Sequence[str] = (),
-                     ordinal: bool = False, threshold: int = 1) -> EnsembleRelabel:
+def ensemble_relabel(
+    given: Any,
+    judge_probs: Any,
+    labels: Sequence[str],
+    *,
+    judges: Sequence[str] = (),
+    ordinal: bool = False,
+    threshold: int = 1,
+) -> EnsembleRelabel:
     """Combine per-judge probabilities into the ensemble label, confidence and flags (module docstring).
 
     ``given``: N label indices into ``labels``; ``judge_probs``: (J, N, K) probabilities with NaN rows
@@ -106,8 +120,9 @@ def ensemble_relabel(given: Any, judge_probs: Any, labels: Sequence[str], *, jud
     hit = np.flatnonzero(flagged)
     ranking = hit[np.argsort(-confidence[hit], kind="stable")]
     names = tuple(judges) if judges else tuple(f"judge{j}" for j in range(p.shape[0]))
-    return EnsembleRelabel(tuple(labels), names, y, q, n_judges, predicted, confidence, gap, flagged, ranking,
-                           ordinal, threshold)
+    return EnsembleRelabel(
+        tuple(labels), names, y, q, n_judges, predicted, confidence, gap, flagged, ranking, ordinal, threshold
+    )
 
 
 def verdict_probs(v: Verdict, labels: Sequence[str]) -> np.ndarray:
@@ -147,8 +162,14 @@ def classify_judges(
     for m in models:
         backend = get_backend(m)
         for t in templates:
-            proto = make_protocol("classify", labels=list(labels), template=t, examples=list(examples),
-                                  descriptions=descriptions, criteria=criteria)
+            proto = make_protocol(
+                "classify",
+                labels=list(labels),
+                template=t,
+                examples=list(examples),
+                descriptions=descriptions,
+                criteria=criteria,
+            )
             name = f"{t}@{m if isinstance(m, str) else backend.fingerprint()[:24]}"
             judges.append(Judge(proto, backend, name))
     return judges
@@ -173,11 +194,17 @@ def run_ensemble(
     stats = RunStats()
     probs = np.full((len(judges), len(items), len(labels)), np.nan)
     for j, judge in enumerate(judges):
-        verdicts, _, st = evaluate(judge, items, store, progress=progress,
-                                   description=f"label errors: {judge.name} ({len(items)} items)")
+        verdicts, _, st = evaluate(
+            judge,
+            items,
+            store,
+            progress=progress,
+            description=f"label errors: {judge.name} ({len(items)} items)",
+        )
         stats.merge(st)
         for i, v in enumerate(verdicts):
             probs[j, i] = verdict_probs(v, labels)
-    res = ensemble_relabel(given, probs, labels, judges=[jd.name for jd in judges], ordinal=ordinal,
-                           threshold=threshold)
+    res = ensemble_relabel(
+        given, probs, labels, judges=[jd.name for jd in judges], ordinal=ordinal, threshold=threshold
+    )
     return res, stats

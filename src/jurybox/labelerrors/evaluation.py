@@ -75,8 +75,14 @@ def evaluate_ranking(ranked: Any, verdicts: HumanVerdicts, *, k: int | None = No
     checked = [lookup[i] for i in top.tolist() if i in lookup]
     n_err = int(sum(checked))
     total = int(np.sum(verdicts.is_error))
-    return RankingEvaluation(k, len(checked), int(top.shape[0]) - len(checked), n_err, n_err / k,
-                             n_err / total if total else float("nan"))
+    return RankingEvaluation(
+        k,
+        len(checked),
+        int(top.shape[0]) - len(checked),
+        n_err,
+        n_err / k,
+        n_err / total if total else float("nan"),
+    )
 
 
 def noise_recovery(ranked: Any, injected: Any, *, k: int | None = None) -> NoiseRecovery:
@@ -105,8 +111,9 @@ def inject_noise(labels: Any, n_classes: int, rate: float, *, seed: int = 0) -> 
     return y, idx
 
 
-def load_mturk(path: str | os.PathLike[str], *, index_to_filename: str | os.PathLike[str] | None = None
-               ) -> HumanVerdicts:
+def load_mturk(
+    path: str | os.PathLike[str], *, index_to_filename: str | os.PathLike[str] | None = None
+) -> HumanVerdicts:
     """Read a cleanlab/label-errors ``mturk/*.json`` file: a row is an error when fewer than 3 of the 5
     workers chose the given label (``mturk["given"] < 3``; Amazon: ``mturk[given label, lower-cased] < 3``).
 
@@ -137,8 +144,12 @@ def load_mturk(path: str | os.PathLike[str], *, index_to_filename: str | os.Path
             raise InputError(f"missing {exc} in MTurk item", file=p, row=row, field="mturk") from exc
         if isinstance(raw_id, str) and not raw_id.isdigit():
             if index is None or raw_id not in index:
-                raise InputError(f"id {raw_id!r} is a file name; pass the index-to-filename JSON to map it to a row",
-                                 file=p, row=row, field="id")
+                raise InputError(
+                    f"id {raw_id!r} is a file name; pass the index-to-filename JSON to map it to a row",
+                    file=p,
+                    row=row,
+                    field="id",
+                )
             ids.append(index[raw_id])
         else:
             ids.append(int(raw_id))

@@ -27,7 +27,16 @@ from jurybox.labelerrors.summary import LabelErrorSummary, summarize
 from jurybox.store import Store
 
 #: Columns jurybox adds to the flagged file (a reviewer fills in ``review``).
-FLAG_COLUMNS = ("rank", "row", "given_label", "suggested_label", "confidence", "flagged_by", "score", "review")
+FLAG_COLUMNS = (
+    "rank",
+    "row",
+    "given_label",
+    "suggested_label",
+    "confidence",
+    "flagged_by",
+    "score",
+    "review",
+)
 
 
 @dataclass
@@ -63,12 +72,21 @@ def _numeric_order(values: Sequence[str]) -> list[str]:
         return sorted(values)
 
 
-def label_indices(df: pd.DataFrame, label_field: str, labels: Sequence[str] | None, *, source: str | None,
-                  ordinal: bool = False) -> tuple[tuple[str, ...], np.ndarray]:
+def label_indices(
+    df: pd.DataFrame,
+    label_field: str,
+    labels: Sequence[str] | None,
+    *,
+    source: str | None,
+    ordinal: bool = False,
+) -> tuple[tuple[str, ...], np.ndarray]:
     """The label set (given, or the sorted distinct values) and each row's label index."""
     if label_field not in df.columns:
-        raise InputError(f"label column '{label_field}' not found; columns present: {', '.join(map(str, df.columns))}",
-                         file=source, field=label_field)
+        raise InputError(
+            f"label column '{label_field}' not found; columns present: {', '.join(map(str, df.columns))}",
+            file=source,
+            field=label_field,
+        )
     texts = [label_text(v) for v in df[label_field].tolist()]
     for i, t in enumerate(texts, start=1):
         if t is None:
@@ -87,14 +105,23 @@ def label_indices(df: pd.DataFrame, label_field: str, labels: Sequence[str] | No
         if k is None and t is not None:
             k = lower.get(t.lower())
         if k is None:
-            raise InputError(f"label {t!r} is not in the label set ({', '.join(labels)})", file=source, row=i + 1,
-                             field=label_field)
+            raise InputError(
+                f"label {t!r} is not in the label set ({', '.join(labels)})",
+                file=source,
+                row=i + 1,
+                field=label_field,
+            )
         out[i] = k
     return labels, out
 
 
-def classifier_signal(given: np.ndarray, pred_probs: np.ndarray, *, filter_by: str = "prune_by_noise_rate",
-                      rank_by: RankBy = "self_confidence") -> Signal:
+def classifier_signal(
+    given: np.ndarray,
+    pred_probs: np.ndarray,
+    *,
+    filter_by: str = "prune_by_noise_rate",
+    rank_by: RankBy = "self_confidence",
+) -> Signal:
     """cleanlab's confident-learning flags, scored by label quality over every row."""
     issues = cleanlab_label_issues(given, pred_probs, filter_by=filter_by, rank_by=rank_by)
     flagged = np.zeros(given.shape[0], dtype=bool)
@@ -114,19 +141,23 @@ def ensemble_signal(res: EnsembleRelabel) -> Signal:
     return Signal("llm", scores, res.flagged, res.predicted, res.confidence)
 
 
-def flagged_table(df: pd.DataFrame, issues: LabelIssues, labels: Sequence[str], given: np.ndarray) -> pd.DataFrame:
+def flagged_table(
+    df: pd.DataFrame, issues: LabelIssues, labels: Sequence[str], given: np.ndarray
+) -> pd.DataFrame:
     """Flagged rows, most suspect first: jurybox's columns (``row`` is the 1-based data row), then the
     dataset's columns (renamed ``data.<name>`` if they collide), ``review`` empty for the reviewer."""
     idx = issues.ranking
-    out = pd.DataFrame({
-        "rank": np.arange(1, idx.shape[0] + 1),
-        "row": idx + 1,
-        "given_label": [labels[k] for k in given[idx]],
-        "suggested_label": [labels[k] if k >= 0 else None for k in issues.suggested[idx]],
-        "confidence": np.round(issues.confidence[idx], 6),
-        "flagged_by": [",".join(issues.flagged_by[i]) for i in idx],
-        "score": np.round(issues.combined[idx], 6),
-    })
+    out = pd.DataFrame(
+        {
+            "rank": np.arange(1, idx.shape[0] + 1),
+            "row": idx + 1,
+            "given_label": [labels[k] for k in given[idx]],
+            "suggested_label": [labels[k] if k >= 0 else None for k in issues.suggested[idx]],
+            "confidence": np.round(issues.confidence[idx], 6),
+            "flagged_by": [",".join(issues.flagged_by[i]) for i in idx],
+            "score": np.round(issues.combined[idx], 6),
+        }
+    )
     data = df.iloc[idx].reset_index(drop=True)
     for c in data.columns:
         name = str(c)
@@ -169,8 +200,10 @@ def find_errors(
         df, source = read_table(data), str(data)
     names, given = label_indices(df, label_field, labels, source=source, ordinal=ordinal)
     if not models and pred_probs is None and not classifier:
-        raise JuryboxError("nothing to find label errors with: give models (an LLM ensemble), predicted "
-                           "probabilities, or ask for the cross-validated classifier")
+        raise JuryboxError(
+            "nothing to find label errors with: give models (an LLM ensemble), predicted "
+            "probabilities, or ask for the cross-validated classifier"
+        )
     if pred_probs is not None and classifier:
         raise JuryboxError("give predicted probabilities or ask for the classifier, not both")
     signals: list[Signal] = []
@@ -179,8 +212,12 @@ def find_errors(
     texts: list[str] | None = None
     if models or classifier:
         if text_field not in df.columns:
-            raise InputError(f"text column '{text_field}' not found (choose it with --text-field); columns present: "
-                             f"{', '.join(map(str, df.columns))}", file=source, field=text_field)
+            raise InputError(
+                f"text column '{text_field}' not found (choose it with --text-field); columns present: "
+                f"{', '.join(map(str, df.columns))}",
+                file=source,
+                field=text_field,
+            )
         texts = []
         for i, v in enumerate(df[text_field].tolist(), start=1):
             if v is None or (isinstance(v, float) and np.isnan(v)) or not str(v).strip():
@@ -192,8 +229,16 @@ def find_errors(
         own = not isinstance(store, Store)
         st = store if isinstance(store, Store) else Store(store)
         try:
-            ens, stats = run_ensemble(judges, [{"text": t} for t in texts], given, names, st, ordinal=ordinal,
-                                      threshold=threshold, progress=progress)
+            ens, stats = run_ensemble(
+                judges,
+                [{"text": t} for t in texts],
+                given,
+                names,
+                st,
+                ordinal=ordinal,
+                threshold=threshold,
+                progress=progress,
+            )
         finally:
             if own:
                 st.close()
@@ -202,8 +247,10 @@ def find_errors(
     if pred_probs is not None:
         probs = clean_probs(pred_probs)
         if probs.shape != (given.shape[0], len(names)):
-            raise JuryboxError(f"predicted probabilities have shape {probs.shape}; expected ({given.shape[0]} rows, "
-                               f"{len(names)} labels in the order {', '.join(names)})")
+            raise JuryboxError(
+                f"predicted probabilities have shape {probs.shape}; expected ({given.shape[0]} rows, "
+                f"{len(names)} labels in the order {', '.join(names)})"
+            )
     elif classifier:
         assert texts is not None
         probs = cross_val_pred_probs(texts, given, n_classes=len(names), n_splits=n_splits)

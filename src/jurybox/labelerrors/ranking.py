@@ -55,7 +55,9 @@ def _block(p: np.ndarray, y: np.ndarray, rank_by: str, all_rows: bool) -> tuple[
     return (given - other + 1.0) / 2.0, flagged
 
 
-def label_quality_scores(labels: Any, pred_probs: Any, *, rank_by: RankBy = "normalized_margin") -> np.ndarray:
+def label_quality_scores(
+    labels: Any, pred_probs: Any, *, rank_by: RankBy = "normalized_margin"
+) -> np.ndarray:
     """Per-row label quality (self-confidence or normalized margin, see the module docstring).
 
     ``labels``: N integer class indices; ``pred_probs``: (N, K) probabilities. Returns a float64 array
@@ -69,12 +71,13 @@ def label_quality_scores(labels: Any, pred_probs: Any, *, rank_by: RankBy = "nor
         raise JuryboxError(f"pred_probs has {p.shape[0]} rows but there are {y.shape[0]} labels")
     out = np.empty(y.shape[0], dtype=np.float64)
     for s in range(0, y.shape[0], _CHUNK):
-        out[s:s + _CHUNK] = _block(p[s:s + _CHUNK], y[s:s + _CHUNK], method, True)[0]
+        out[s : s + _CHUNK] = _block(p[s : s + _CHUNK], y[s : s + _CHUNK], method, True)[0]
     return out
 
 
-def rank_by_quality(labels: Any, pred_probs: Any, *, rank_by: RankBy = "normalized_margin",
-                    top_k: int | None = None) -> np.ndarray:
+def rank_by_quality(
+    labels: Any, pred_probs: Any, *, rank_by: RankBy = "normalized_margin", top_k: int | None = None
+) -> np.ndarray:
     """Indices of all rows sorted by label quality, lowest first (ties by row order); the first ``top_k``."""
     scores = label_quality_scores(labels, pred_probs, rank_by=rank_by)
     if top_k is not None and top_k < 0:
@@ -83,8 +86,9 @@ def rank_by_quality(labels: Any, pred_probs: Any, *, rank_by: RankBy = "normaliz
     return order if top_k is None else order[:top_k]
 
 
-def find_label_issues(labels: Any, pred_probs: Any, *, rank_by: RankBy = "self_confidence",
-                      return_mask: bool = False) -> np.ndarray:
+def find_label_issues(
+    labels: Any, pred_probs: Any, *, rank_by: RankBy = "self_confidence", return_mask: bool = False
+) -> np.ndarray:
     """Rows whose predicted label differs from the given label, most suspicious first.
 
     The flag rule is ``argmax_k p_i[k] != y_i`` (strictly: ties with the given label are not flagged),
@@ -103,9 +107,9 @@ def find_label_issues(labels: Any, pred_probs: Any, *, rank_by: RankBy = "self_c
     score_parts: list[np.ndarray] = []
     mask = np.zeros(y.shape[0], dtype=bool) if return_mask else None
     for s in range(0, y.shape[0], _CHUNK):
-        scores, flagged = _block(p[s:s + _CHUNK], y[s:s + _CHUNK], method, False)
+        scores, flagged = _block(p[s : s + _CHUNK], y[s : s + _CHUNK], method, False)
         if mask is not None:
-            mask[s:s + _CHUNK] = flagged
+            mask[s : s + _CHUNK] = flagged
             continue
         hit = np.flatnonzero(flagged)
         idx_parts.append(hit + s)

@@ -36,8 +36,13 @@ class Review:
     confidence: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "given_label": self.given_label, "action": self.action,
-                "new_label": self.new_label, "confidence": self.confidence}
+        return {
+            "row": self.row,
+            "given_label": self.given_label,
+            "action": self.action,
+            "new_label": self.new_label,
+            "confidence": self.confidence,
+        }
 
 
 def parse_review(value: Any, *, file: str | None, row: int) -> tuple[str, str | None] | None:
@@ -55,18 +60,30 @@ def parse_review(value: Any, *, file: str | None, row: int) -> tuple[str, str | 
     raise InputError(f"review {t!r} is not keep, drop or relabel:LABEL", file=file, row=row, field="review")
 
 
-def read_reviews(flagged: pd.DataFrame, *, source: str | None = None,
-                 labels: Sequence[str] | None = None) -> list[Review]:
+def read_reviews(
+    flagged: pd.DataFrame, *, source: str | None = None, labels: Sequence[str] | None = None
+) -> list[Review]:
     """The reviewed rows of a flagged table (unreviewed rows are skipped)."""
     for col in ("row", "given_label", "review"):
         if col not in flagged.columns:
-            raise InputError(f"missing column '{col}'; is this a flagged file written by jurybox errors?",
-                             file=source, field=col)
+            raise InputError(
+                f"missing column '{col}'; is this a flagged file written by jurybox errors?",
+                file=source,
+                field=col,
+            )
     out: list[Review] = []
     seen: dict[int, int] = {}
     conf_col = flagged["confidence"].tolist() if "confidence" in flagged.columns else [None] * len(flagged)
-    for i, (r, g, v, c) in enumerate(zip(flagged["row"].tolist(), flagged["given_label"].tolist(),
-                                         flagged["review"].tolist(), conf_col, strict=True), start=1):
+    for i, (r, g, v, c) in enumerate(
+        zip(
+            flagged["row"].tolist(),
+            flagged["given_label"].tolist(),
+            flagged["review"].tolist(),
+            conf_col,
+            strict=True,
+        ),
+        start=1,
+    ):
         parsed = parse_review(v, file=source, row=i)
         if parsed is None:
             continue
@@ -75,15 +92,23 @@ def read_reviews(flagged: pd.DataFrame, *, source: str | None = None,
         except (TypeError, ValueError) as exc:
             raise InputError(f"row {r!r} is not a row number", file=source, row=i, field="row") from exc
         if data_row in seen:
-            raise InputError(f"data row {data_row} is reviewed twice (also on line {seen[data_row]})",
-                             file=source, row=i, field="row")
+            raise InputError(
+                f"data row {data_row} is reviewed twice (also on line {seen[data_row]})",
+                file=source,
+                row=i,
+                field="row",
+            )
         seen[data_row] = i
         action, target = parsed
         if target is not None and labels is not None:
             match = [lab for lab in labels if lab.lower() == target.lower()]
             if not match:
-                raise InputError(f"relabel target {target!r} is not in the label set ({', '.join(labels)})",
-                                 file=source, row=i, field="review")
+                raise InputError(
+                    f"relabel target {target!r} is not in the label set ({', '.join(labels)})",
+                    file=source,
+                    row=i,
+                    field="review",
+                )
             target = match[0]
         try:
             conf = float(c) if c is not None and str(c) != "" else float("nan")
@@ -102,8 +127,12 @@ class Applied:
     counts: dict[str, int]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rows_in": int(len(self.cleaned) + self.counts.get("drop", 0)), "rows_out": int(len(self.cleaned)),
-                "counts": dict(self.counts), "changelog": self.changelog.to_dict(orient="records")}
+        return {
+            "rows_in": int(len(self.cleaned) + self.counts.get("drop", 0)),
+            "rows_out": int(len(self.cleaned)),
+            "counts": dict(self.counts),
+            "changelog": self.changelog.to_dict(orient="records"),
+        }
 
 
 def _cast_like(target: str, column: pd.Series) -> Any:
@@ -115,8 +144,14 @@ def _cast_like(target: str, column: pd.Series) -> Any:
     return target
 
 
-def apply_reviews(df: pd.DataFrame, reviews: Sequence[Review], label_field: str, *,
-                  dataset: str | None = None, flagged: str | None = None) -> Applied:
+def apply_reviews(
+    df: pd.DataFrame,
+    reviews: Sequence[Review],
+    label_field: str,
+    *,
+    dataset: str | None = None,
+    flagged: str | None = None,
+) -> Applied:
     """Apply the reviews to a copy of ``df``: relabel, drop, keep. Checks that each reviewed row still has
     the label the flagged file saw (so a flagged file is not applied to a different dataset)."""
     if label_field not in df.columns:
@@ -128,12 +163,18 @@ def apply_reviews(df: pd.DataFrame, reviews: Sequence[Review], label_field: str,
     counts = {a: 0 for a in ACTIONS}
     for rv in reviews:
         if not 1 <= rv.row <= n:
-            raise InputError(f"row {rv.row} does not exist in the dataset ({n} rows)", file=flagged, field="row")
+            raise InputError(
+                f"row {rv.row} does not exist in the dataset ({n} rows)", file=flagged, field="row"
+            )
         current = label_text(df[label_field].iloc[rv.row - 1])
         if current != rv.given_label:
-            raise InputError(f"the dataset's label at row {rv.row} is {current!r} but the flagged file saw "
-                             f"{rv.given_label!r}; was it flagged on a different dataset?", file=dataset,
-                             row=rv.row, field=label_field)
+            raise InputError(
+                f"the dataset's label at row {rv.row} is {current!r} but the flagged file saw "
+                f"{rv.given_label!r}; was it flagged on a different dataset?",
+                file=dataset,
+                row=rv.row,
+                field=label_field,
+            )
         counts[rv.action] += 1
         new = rv.given_label
         if rv.action == "relabel":
@@ -141,15 +182,25 @@ def apply_reviews(df: pd.DataFrame, reviews: Sequence[Review], label_field: str,
             try:
                 value = _cast_like(rv.new_label, df[label_field])
             except ValueError as exc:
-                raise InputError(f"relabel target {rv.new_label!r} does not fit the label column's type",
-                                 file=flagged, field="review") from exc
+                raise InputError(
+                    f"relabel target {rv.new_label!r} does not fit the label column's type",
+                    file=flagged,
+                    field="review",
+                ) from exc
             out.iloc[rv.row - 1, out.columns.get_loc(label_field)] = value
             new = rv.new_label
         elif rv.action == "drop":
             drop.append(rv.row - 1)
             new = None
-        log.append({"row": rv.row, "action": rv.action, "old_label": rv.given_label, "new_label": new,
-                    "confidence": None if np.isnan(rv.confidence) else rv.confidence})
+        log.append(
+            {
+                "row": rv.row,
+                "action": rv.action,
+                "old_label": rv.given_label,
+                "new_label": new,
+                "confidence": None if np.isnan(rv.confidence) else rv.confidence,
+            }
+        )
     cleaned = out.drop(index=out.index[drop]).reset_index(drop=True) if drop else out
     changelog = pd.DataFrame(log, columns=["row", "action", "old_label", "new_label", "confidence"])
     changelog["new_label"] = pd.Series([e["new_label"] for e in log], dtype=object)  # keep None for drops

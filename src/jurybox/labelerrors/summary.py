@@ -139,13 +139,34 @@ def summarize(
     for k, lab in enumerate(labels):
         m = y == k
         nk = int(m.sum())
-        per_class.append(ClassBreakdown(lab, nk, int((f & m).sum()), float((f & m).sum() / nk) if nk else float("nan"),
-                                        int((reviewed & m).sum()), int((rev[reviewed & m] > 0.5).sum())))
+        per_class.append(
+            ClassBreakdown(
+                lab,
+                nk,
+                int((f & m).sum()),
+                float((f & m).sum() / nk) if nk else float("nan"),
+                int((reviewed & m).sum()),
+                int((rev[reviewed & m] > 0.5).sum()),
+            )
+        )
     by_conf = []
     for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
         in_bin = reviewed & ~np.isnan(conf) & (conf <= hi) & ((conf > lo) | (b == 0) & (conf >= lo))
         nb = int(in_bin.sum())
         cb = int((rev[in_bin] > 0.5).sum())
         by_conf.append(ConfidenceBin(float(lo), float(hi), nb, cb, cb / nb if nb else float("nan")))
-    return LabelErrorSummary(n, n_flag, flag_rate, fr_int, n_rev, n_conf, precision, p_int, err, err_int,
-                             confidence, tuple(per_class), tuple(by_conf))
+    return LabelErrorSummary(
+        n,
+        n_flag,
+        flag_rate,
+        fr_int,
+        n_rev,
+        n_conf,
+        precision,
+        p_int,
+        err,
+        err_int,
+        confidence,
+        tuple(per_class),
+        tuple(by_conf),
+    )
