@@ -59,19 +59,27 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--store", default=str(HERE / ".jurybox" / "llmbar.sqlite"))
+    ap.add_argument("--first", type=int, default=None,
+                    help="keep only the first K items of each set's sample (a subset of the same items, same keys)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="llama.cpp threads (1 avoids spin-wait contention on a shared machine)")
     ap.add_argument("--exam-frac", type=float, default=0.2)
     ap.add_argument("--threshold", type=float, default=0.6)
     args = ap.parse_args()
     root = Path(args.root)
 
     df = load_llmbar(root, per_set=args.per_set, seed=args.seed)
+    if args.first is not None:
+        df = df.groupby("set", sort=False).head(args.first).reset_index(drop=True)
     items = df[["instruction", "response_a", "response_b"]].to_dict("records")
     gold = df["gold"].tolist()
     n = len(df)
-    print(f"LLMBar subset: {args.per_set} items per set (seed {args.seed}), {n} items over {df['set'].nunique()} sets "
-          f"(not the full sets: the machine is shared); model {args.model}; store {args.store}")
+    first = "" if args.first is None else f", first {args.first} of them per set"
+    print(f"LLMBar subset: {args.per_set} items per set (seed {args.seed}){first}: {n} items over "
+          f"{df['set'].nunique()} sets (not the full sets: the machine is shared); model {args.model}; "
+          f"store {args.store}")
 
-    backend = get_backend(args.model)
+    backend = get_backend(args.model, n_threads=args.threads)
     t0 = time.perf_counter()
     # concise and rules first: the default template's verdicts may already be in the shared store.
     order = ("concise", "rules", "default")

@@ -1,0 +1,181 @@
+"""The jury as a dataset-level API: judges (models x templates) over a table, aggregated, with agreement.
+
+``jury_table(data, judges=[{"model": ..., "templates": [...]}, ...], protocol=..., aggregation=...)``
+runs every judge through the engine (:func:`run_jury`) and returns the table with one verdict column
+per judge plus the jury's ``jury_verdict``, ``jury_confidence`` and ``jury_score``; with a human label
+column, each judge's and the jury's accuracy and Cohen's kappa against it.
+
+Aggregations: ``majority`` (plurality, ties give no verdict), ``weighted`` (one ``weight`` per judge
+spec), ``dawid-skene`` (EM, no human labels), ``mean``/``median`` (of verdict scores), ``pre``
+(qualification exam on a random ``exam`` share of the human-labelled rows, threshold ``threshold``,
+weights log(p/(1-p)); agreement is then reported on the other rows only).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jurybox.api import human_labels, load
+from jurybox.backends.base import Backend
+from jurybox.backends.registry import get_backend
+from jurybox.engine import Judge, RunStats
+from jurybox.errors import JuryboxError
+from jurybox.items import extract_items, parse_field_map
+from jurybox.jury.aggregate import agreement_with, mean_score, median_score, weighted_vote
+from jurybox.jury.dawid_skene import dawid_skene
+from jurybox.jury.pre import qualify, zscore_pool
+from jurybox.jury.runner import label_matrix, run_jury, score_matrix
+from jurybox.protocols.registry import make_protocol
+from jurybox.stats import cohen_kappa
+from jurybox.store import Store
+
+AGGREGATIONS = ("majority", "weighted", "dawid-skene", "mean", "median", "pre")
+
+
+@dataclass
+class JuryResult:
+    """The output table, each judge's and the jury's agreement with the human labels, and run stats."""
+
+    table: pd.DataFrame
+    judges: tuple[str, ...]
+    agreement: list[dict[str, Any]]
+    stats: RunStats
+    items: list[dict[str, Any]] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def build_judges(specs: Sequence[Mapping[str, Any]], protocol: str, params: Mapping[str, Any],
+                 backends: Mapping[str, Backend] | None = None) -> tuple[list[Judge], list[float]]:
+    """Expand judge specs (``model``, ``templates`` or ``template``, optional ``name``, ``weight``,
+    ``params``) into judges, models x templates; returns the judges and their weights."""
+    if not specs:
+        raise JuryboxError("the jury config lists no judges")
+    judges: list[Judge] = []
+    weights: list[float] = []
+    for n, spec in enumerate(specs, start=1):
+        unknown = set(spec) - {"model", "templates", "template", "name", "weight", "params"}
+        if unknown:
+            raise JuryboxError(f"judge {n}: unknown key(s) {sorted(unknown)} (use model, templates, name, weight, params)")
+        model = spec.get("model")
+        templates = spec.get("templates") or [spec.get("template", "default")]
+        if isinstance(templates, str):
+            templates = [templates]
+        backend = (backends or {}).get(str(model)) if model is not None else None
+        backend = backend or get_backend(model)
+        for t in templates:
+            proto = make_protocol(protocol, **{**dict(params), **dict(spec.get("params") or {}), "template": t})
+            base = spec.get("name") or f"{model or 'default-model'}"
+            name = f"{base}:{t}" if len(templates) > 1 or not spec.get("name") else base
+            judges.append(Judge(proto, backend, name))
+            w = spec.get("weight", 1.0)
+            try:
+                weights.append(float(w))
+            except (TypeError, ValueError) as exc:
+                raise JuryboxError(f"judge {n}: weight must be a number, got {w!r}") from exc
+    return judges, weights
+
+
+def _agreement_row(name: str, labels: Sequence[Any], human: Sequence[Any], rows: np.ndarray) -> dict[str, Any]:
+    lab = np.asarray(labels, dtype=object)[rows]
+    hum = np.asarray(human, dtype=object)[rows]
+    has = np.array([h is not None for h in hum])
+    answered = np.array([x is not None for x in lab]) & has
+    acc = float(agreement_with(lab[None, :], list(hum))[0]) if has.any() else float("nan")
+    kappa = float(cohen_kappa(list(hum[answered]), list(lab[answered]))) if answered.sum() > 1 else float("nan")
+    return {"judge": name, "n_labelled": int(has.sum()), "n_answered": int(answered.sum()), "accuracy": acc,
+            "kappa": kappa}
+
+
+def jury_table(
+    data: pd.DataFrame | str | os.PathLike[str],
+    judges: Sequence[Mapping[str, Any]],
+    *,
+    protocol: str = "pairwise",
+    params: Mapping[str, Any] | None = None,
+    aggregation: str = "majority",
+    fields: Sequence[str] | Mapping[str, str] | None = None,
+    human: str | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
+    exam: float = 0.2,
+    threshold: float = 0.6,
+    seed: int = 0,
+    progress: bool = False,
+    backends: Mapping[str, Backend] | None = None,
+) -> JuryResult:
+    """Run a jury over a dataset and aggregate (module docstring)."""
+    if aggregation not in AGGREGATIONS:
+        raise JuryboxError(f"unknown aggregation '{aggregation}' (use {', '.join(AGGREGATIONS)})")
+    df, source = load(data)
+    js, weights = build_judges(judges, protocol, params or {}, backends)
+    proto = js[0].protocol
+    items = extract_items(df, proto.required, proto.optional, parse_field_map(fields), source=source)
+    gold = human_labels(df, human, proto, source) if human else None
+    if aggregation == "pre" and gold is None:
+        raise JuryboxError("aggregation 'pre' needs human labels for its qualification exam (set 'human')")
+    own = not isinstance(store, Store)
+    st = store if isinstance(store, Store) else Store(store)
+    try:
+        run = run_jury(js, items, st, progress=progress)
+    finally:
+        if own:
+            st.close()
+    labels = label_matrix(run.verdicts)
+    scores = score_matrix(run.verdicts)
+    n = len(items)
+    eval_rows = np.arange(n)
+    details: dict[str, Any] = {"aggregation": aggregation}
+    jury_label: list[Any] = [None] * n
+    conf = np.full(n, np.nan)
+    jscore = np.full(n, np.nan)
+    if aggregation in ("majority", "weighted"):
+        v = weighted_vote(labels, weights if aggregation == "weighted" else None, label_set=proto.labels() or None)
+        jury_label, conf = list(v.label), v.support
+    elif aggregation == "dawid-skene":
+        ds = dawid_skene(labels, label_set=proto.labels() or None)
+        jury_label, conf = list(ds.label), ds.posterior.max(axis=1)
+        details["dawid_skene_accuracy"] = dict(zip(run.judges, ds.accuracy.tolist(), strict=True))
+    elif aggregation in ("mean", "median"):
+        pooled = mean_score(scores) if aggregation == "mean" else median_score(scores)
+        jscore = pooled.score
+    else:  # pre
+        assert gold is not None
+        labelled = np.array([i for i, g in enumerate(gold) if g is not None])
+        rng = np.random.default_rng(seed)
+        k = max(1, int(round(exam * len(labelled))))
+        exam_rows = np.sort(rng.permutation(labelled)[:k])
+        eval_rows = np.setdiff1d(np.arange(n), exam_rows)
+        q = qualify(labels[:, exam_rows], [gold[i] for i in exam_rows], threshold=threshold, judges=run.judges)
+        details["qualification"] = q.to_dict()
+        details["exam_rows"] = (exam_rows + 1).tolist()
+        if not q.qualified.any():
+            raise JuryboxError(f"no judge passed the qualification exam (agreement > {threshold}); agreements: "
+                               + ", ".join(f"{j} {p:.3f}" for j, p in zip(run.judges, q.agreement, strict=True)))
+        if protocol == "score":
+            jscore = zscore_pool(scores, q.weights).score
+        else:
+            v = weighted_vote(labels, q.weights, label_set=proto.labels() or None)
+            jury_label, conf = list(v.label), v.support
+    out = df.copy()
+    for j, name in enumerate(run.judges):
+        out[f"verdict[{name}]"] = list(labels[j])
+    out["jury_verdict"] = jury_label
+    out["jury_confidence"] = [None if np.isnan(c) else float(c) for c in conf]
+    if protocol in ("score",) or aggregation in ("mean", "median"):
+        out["jury_score"] = [None if np.isnan(s) else float(s) for s in jscore]
+    if aggregation == "pre":
+        in_exam = np.zeros(n, dtype=bool)
+        in_exam[np.setdiff1d(np.arange(n), eval_rows)] = True
+        out["jury_exam"] = in_exam
+    agreement: list[dict[str, Any]] = []
+    if gold is not None:
+        for j, name in enumerate(run.judges):
+            agreement.append(_agreement_row(name, labels[j], gold, eval_rows))
+        if any(x is not None for x in jury_label):
+            agreement.append(_agreement_row(f"jury ({aggregation})", jury_label, gold, eval_rows))
+    return JuryResult(out, run.judges, agreement, run.stats, items, details)
