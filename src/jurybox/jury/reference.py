@@ -23,6 +23,7 @@ from typing import Any
 from jurybox.backends.base import Backend
 from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
+from jurybox.jury.runner import evaluate_with
 from jurybox.protocols.reference import Answer
 from jurybox.protocols.simple import Correctness
 from jurybox.store import Store
@@ -62,14 +63,8 @@ def reference_guided(items: Sequence[Mapping[str, Any]], backend: Backend, store
                                  description="reference: self answers")
             stats.merge(s)
             self_answers = [v.extra.get("answer") if v.status == "ok" else None for v in ans]
-            ready = [i for i, a in enumerate(self_answers) if a]
-            graded, _, s = evaluate(judge, [{**items[i], "reference": self_answers[i]} for i in ready], store,
-                                    progress=progress, description="reference: self")
-            stats.merge(s)
-            vs = [Verdict(label=None, status="unparsed", extra={"why": "no self answer"}) for _ in items]
-            for i, v in zip(ready, graded, strict=True):
-                vs[i] = v
-            out[mode] = vs
+            out[mode] = evaluate_with(judge, items, "reference", self_answers, store, stats, why="no self answer",
+                                      progress=progress, description="reference: self")
         else:
             rows = [{k: v for k, v in it.items() if k != "reference"} if mode == "none" else dict(it) for it in items]
             vs, _, s = evaluate(judge, rows, store, progress=progress, description=f"reference: {mode}")

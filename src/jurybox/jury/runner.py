@@ -83,3 +83,22 @@ def score_matrix(verdicts: Sequence[Sequence[Verdict]]) -> np.ndarray:
             if v.status == "ok" and v.score is not None:
                 out[j, i] = float(v.score)
     return out
+
+
+def evaluate_with(judge: Judge, items: Sequence[Mapping[str, Any]], field_name: str, values: Sequence[Any],
+                  store: Store, stats: RunStats, *, why: str, progress: bool = False,
+                  description: str | None = None) -> list[Verdict]:
+    """Evaluate ``judge`` on each item with ``field_name`` set to its value from an earlier step.
+
+    Items whose earlier step gave nothing (None or empty) are not asked; they get an unparsed verdict
+    with ``extra["why"] = why`` (the earlier answer was unreadable, so this one cannot exist).
+    Adds the run's statistics to ``stats``.
+    """
+    ready = [i for i, v in enumerate(values) if v]
+    done, _, s = evaluate(judge, [{**items[i], field_name: values[i]} for i in ready], store, progress=progress,
+                          description=description)
+    stats.merge(s)
+    out = [Verdict(label=None, status="unparsed", extra={"why": why}) for _ in items]
+    for i, v in zip(ready, done, strict=True):
+        out[i] = v
+    return out

@@ -16,6 +16,7 @@ import numpy as np
 
 from jurybox.backends.base import Backend
 from jurybox.engine import Judge, RunStats, evaluate
+from jurybox.jury.runner import evaluate_with
 from jurybox.jury.selection import Selection, best_of_n
 from jurybox.protocols.checklist import Checklist, ChecklistWriter
 from jurybox.store import Store
@@ -46,14 +47,9 @@ def run_tick(items: Sequence[Mapping[str, Any]], backend: Backend, store: Store,
     by_instr = {s: (v.extra.get("questions") if v.status == "ok" else None) for s, v in zip(instructions, written,
                                                                                             strict=True)}
     questions = [by_instr[str(it["instruction"])] for it in items]
-    ready = [i for i, q in enumerate(questions) if q]
     checker = Judge(Checklist(criteria=criteria), judge_backend or backend)
-    answered, _, s2 = evaluate(checker, [{**items[i], "questions": questions[i]} for i in ready], store,
-                               progress=progress, description="tick: answer checklists")
-    stats.merge(s2)
-    verdicts = [Verdict(label=None, status="unparsed", extra={"why": "no checklist"}) for _ in items]
-    for i, v in zip(ready, answered, strict=True):
-        verdicts[i] = v
+    verdicts = evaluate_with(checker, items, "questions", questions, store, stats, why="no checklist",
+                             progress=progress, description="tick: answer checklists")
     return TickRun(questions, verdicts, stats)
 
 
