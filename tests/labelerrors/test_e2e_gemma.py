@@ -12,18 +12,18 @@ pytestmark = pytest.mark.e2e
 
 LABELS = ["positive", "negative"]
 TEXTS = [
-    ("I loved every minute of this film, the acting was superb.", "positive"),
-    ("Terrible service and cold food. Never going back.", "negative"),
-    ("Absolutely fantastic phone, the battery lasts for days.", "positive"),
-    ("The book was boring and far too long.", "negative"),
-    ("What a delightful little cafe, friendly staff and great coffee.", "positive"),
-    ("It broke after two days. Complete waste of money.", "negative"),
-    ("A wonderful, heartwarming story. Highly recommended!", "positive"),
-    ("The worst hotel I have ever stayed in: dirty and noisy.", "negative"),
-    ("Great value, fast delivery, works perfectly.", "positive"),
-    ("Awful sound quality and the app keeps crashing.", "negative"),
-    ("This restaurant is a gem. Every dish was delicious.", "positive"),
-    ("Disappointing sequel with a lazy plot.", "negative"),
+    ("Every song on this album is a joy, I have it on repeat.", "positive"),
+    ("The taxi driver was rude and took the longest route.", "negative"),
+    ("Our guide was brilliant, funny and full of stories.", "positive"),
+    ("The soup was salty and the bread was stale.", "negative"),
+    ("I adore these shoes, comfortable from the very first day.", "positive"),
+    ("The charger stopped working within a week.", "negative"),
+    ("A charming little museum with friendly volunteers.", "positive"),
+    ("The flight was delayed for hours and nobody told us why.", "negative"),
+    ("Superb camera, the photos look stunning.", "positive"),
+    ("The lecture was tedious and the slides were unreadable.", "negative"),
+    ("Fresh flowers and a warm welcome, a perfect stay.", "positive"),
+    ("The game is full of bugs and the story makes no sense.", "negative"),
     ("The staff were rude and the room smelled of smoke.", "negative"),
     ("Best purchase I have made all year, I use it every day.", "positive"),
     ("The concert was amazing and the crowd was full of joy.", "positive"),
@@ -34,10 +34,10 @@ TEXTS = [
     ("A dull, confusing movie that I regret watching.", "negative"),
 ]
 FEW_SHOT = [
-    {"text": "Brilliant performance, I was moved to tears.", "label": "positive"},
-    {"text": "The product arrived damaged and support ignored me.", "label": "negative"},
-    {"text": "Lovely staff and a beautiful room.", "label": "positive"},
-    {"text": "Dull, predictable and badly acted.", "label": "negative"},
+    {"text": "What a gorgeous view, the trip was worth every penny.", "label": "positive"},
+    {"text": "The blender leaks and the customer service never answered.", "label": "negative"},
+    {"text": "Kind nurses and a spotless ward, thank you.", "label": "positive"},
+    {"text": "Flat jokes and a plot that goes nowhere.", "label": "negative"},
 ]
 
 

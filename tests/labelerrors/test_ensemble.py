@@ -17,6 +17,7 @@ from jurybox.labelerrors import (
     verdict_probs,
 )
 from jurybox.labelerrors.combine import Signal
+from jurybox.labelerrors.pipeline import FLAG_COLUMNS
 from jurybox.store import Store
 from jurybox.types import Verdict
 
@@ -152,16 +153,7 @@ def test_find_errors_combines_llm_and_classifier_and_names_the_signals(tmp_path)
     assert found.table.set_index("row").loc[3, "suggested_label"] == "pos"
     assert found.table.set_index("row").loc[6, "suggested_label"] == "neg"
     assert found.summary.n_flagged == 3
-    assert list(found.table.columns[:8]) == [
-        "rank",
-        "row",
-        "given_label",
-        "suggested_label",
-        "confidence",
-        "flagged_by",
-        "score",
-        "text",
-    ]
+    assert tuple(found.table.columns) == FLAG_COLUMNS[:-1] + ("text", "label", "review")
 
 
 def test_combined_ranking_is_the_mean_normalised_rank():

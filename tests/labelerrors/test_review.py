@@ -238,37 +238,22 @@ def test_cli_user_errors_are_one_line(noisy_reviews, tmp_path):
     assert "expected (120 rows, 2 labels" in line
     fl = tmp_path / "f.jsonl"
     fl.write_text(json.dumps({"row": 1, "given_label": "negative", "review": "fix it"}) + "\n")
-    line = one_line_error(
-        cli(
-            [
-                "errors",
-                "apply",
-                str(fl),
-                "--dataset",
-                str(data),
-                "--label-field",
-                "label",
-                "--out",
-                str(tmp_path / "c.jsonl"),
-            ],
-            tmp_path,
-        )
-    )
+
+    def apply(out):
+        args = [
+            "errors",
+            "apply",
+            str(fl),
+            "--dataset",
+            str(data),
+            "--label-field",
+            "label",
+            "--out",
+            str(out),
+        ]
+        return one_line_error(cli(args, tmp_path))
+
+    line = apply(tmp_path / "c.jsonl")
     assert "f.jsonl, row 1, field 'review'" in line
-    line = one_line_error(
-        cli(
-            [
-                "errors",
-                "apply",
-                str(fl),
-                "--dataset",
-                str(data),
-                "--label-field",
-                "label",
-                "--out",
-                str(data),
-            ],
-            tmp_path,
-        )
-    )
+    line = apply(data)
     assert "would overwrite an input file" in line
