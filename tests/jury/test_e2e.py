@@ -82,7 +82,7 @@ def test_listwise_certainty_and_reference_on_gemma(gemma, tmp_path):
     curve = coverage_curve([c.label for c in cert], [c.extra["certainty"] for c in cert], ["A", "B"])
     assert curve.n == 2 and np.all(np.diff(curve.coverage) >= 0)
     qa = [{"question": "What is 3 + 4?", "answer": "7", "reference": "7"}]
-    res = reference_guided(qa, gemma, st)
+    res = reference_guided(qa, gemma, st, answer_max_tokens=32)
     assert res.self_answers is not None and res.self_answers[0]
     assert set(res.verdicts) == {"none", "self", "human"}
     assert all(res.verdicts[m][0].label in ("correct", "incorrect") for m in res.verdicts)

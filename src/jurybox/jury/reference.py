@@ -43,7 +43,8 @@ class ReferenceRun:
 
 def reference_guided(items: Sequence[Mapping[str, Any]], backend: Backend, store: Store, *,
                      modes: Sequence[str] = MODES, criteria: str | None = None, template: str = "default",
-                     answer_backend: Backend | None = None, progress: bool = False) -> ReferenceRun:
+                     answer_backend: Backend | None = None, answer_max_tokens: int = 256,
+                     progress: bool = False) -> ReferenceRun:
     """Grade every item under each reference mode (module docstring); all calls go through the engine."""
     bad = [m for m in modes if m not in MODES]
     if bad:
@@ -59,8 +60,8 @@ def reference_guided(items: Sequence[Mapping[str, Any]], backend: Backend, store
     self_answers: list[str | None] | None = None
     for mode in modes:
         if mode == "self":
-            ans, _, s = evaluate(Judge(Answer(), answer_backend or backend), items, store, progress=progress,
-                                 description="reference: self answers")
+            answerer = Judge(Answer(max_tokens=answer_max_tokens), answer_backend or backend)
+            ans, _, s = evaluate(answerer, items, store, progress=progress, description="reference: self answers")
             stats.merge(s)
             self_answers = [v.extra.get("answer") if v.status == "ok" else None for v in ans]
             out[mode] = evaluate_with(judge, items, "reference", self_answers, store, stats, why="no self answer",
