@@ -76,10 +76,16 @@ class RunStats:
 
 
 class _Progress:
+    """A rich progress bar on a terminal; plain periodic lines (every 10% or 30 s) otherwise."""
+
     def __init__(self, total: int, description: str, enabled: bool) -> None:
         self.enabled = enabled and total > 0
         self._p: Any = None
-        if self.enabled:
+        self._plain = self.enabled and not sys.stderr.isatty()
+        self._total, self._done, self._desc = total, 0, description
+        self._t0 = self._last = time.perf_counter()
+        self._next_pct = 10
+        if self.enabled and not self._plain:
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                        TimeElapsedColumn, TimeRemainingColumn)
@@ -102,6 +108,18 @@ class _Progress:
     def advance(self) -> None:
         if self._p is not None:
             self._p.advance(self._task)
+        elif self._plain:
+            self._done += 1
+            now = time.perf_counter()
+            pct = 100 * self._done / self._total
+            if pct >= self._next_pct or now - self._last >= 30 or self._done == self._total:
+                rate = self._done / max(now - self._t0, 1e-9)
+                eta = (self._total - self._done) / rate if rate else float("nan")
+                print(f"{self._desc}: {self._done}/{self._total} ({pct:.0f}%), {rate:.2f} tasks/s, eta {eta:.0f} s",
+                      file=sys.stderr, flush=True)
+                self._last = now
+                while self._next_pct <= pct:
+                    self._next_pct += 10
 
     def close(self) -> None:
         if self._p is not None:

@@ -48,9 +48,8 @@ def demo_command(
                         **job["params"])
         a = quick_agreement(res.human or [], [v.label for v in res.verdicts])
         s = res.stats
-        print(f"{job['file']:18s} {job['protocol']:12s} {a.n_items:3d} items  accuracy {a.accuracy:.3f}  "
-              f"kappa {a.kappa:.3f}  unparsed {a.n_unparsed}  ({s.model_calls} model calls, "
-              f"{s.n_cached} cached, {s.wall_s:.1f} s)")
+        print(f"{job['file']:18s} {job['protocol']:12s} {a.n_items:3d} items  {a.line()}")
+        print(f"{'':18s} {s.model_calls} model calls, {s.n_cached} from the store, {s.wall_s:.1f} s")
         t = res.table
         if "note" in t.columns:
             flagged = t[(t["note"] == "mislabelled")]

@@ -100,9 +100,7 @@ def judge_command(
     print(f"{summary['items']} items, {s.n_tasks} tasks: {s.n_cached} from the store, {s.model_calls} model calls, "
           f"{s.n_failed} failed; status {status}; {s.wall_s:.1f} s; wrote {out}")
     if "agreement" in summary:
-        a = summary["agreement"]
-        print(f"agreement with '{human}': accuracy {a['accuracy']:.3f}, Cohen's kappa {a['kappa']:.3f} "
-              f"over {a['n_compared']} items ({a['n_unparsed']} unparsed)")
+        print(f"agreement with '{human}': " + quick_agreement(res.human or [], [v.label for v in res.verdicts]).line())
     if s.n_failed:
         print(f"{s.n_failed} tasks failed and will be retried on the next run; first: {s.failures[0]['error']}",
               file=sys.stderr)
