@@ -87,8 +87,14 @@ class _Progress:
         self._next_pct = 10
         if self.enabled and not self._plain:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             class Rate(TextColumn):
                 def __init__(self) -> None:

@@ -140,13 +140,13 @@ def extract_items(
     items: list[dict[str, Any]] = []
     for i, rec in enumerate(records, start=1):
         item: dict[str, Any] = {}
-        for name, col in columns.items():
-            v = rec.get(col) if col is not None else None
+        for name, column in columns.items():
+            v: Any = rec.get(column) if column is not None else None
             if hasattr(v, "tolist"):
                 v = v.tolist()
             if _missing(v):
                 if name in required:
-                    raise InputError("empty value for a required field", file=source, row=i, field=col)
+                    raise InputError("empty value for a required field", file=source, row=i, field=column)
                 v = None
             item[name] = v
         items.append(item)

@@ -8,9 +8,9 @@ import jurybox
 from jurybox.backends.scripted import ScriptedBackend
 from jurybox.engine import Judge, build_tasks, evaluate, task_key
 from jurybox.errors import InputError, StoreError
-from jurybox.protocols import Classify, Pairwise, Score
+from jurybox.protocols import Classify, Score
 from jurybox.store import Store
-from jurybox.types import OptionsRequest, Prompt, Message
+from jurybox.types import Message, OptionsRequest, Prompt
 
 
 def sentiment(text, opts):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from jurybox.types import BackendResult, Generation, GenerateRequest, OptionScores, OptionsRequest, Request
+from jurybox.types import BackendResult, GenerateRequest, Generation, OptionScores, OptionsRequest, Request
 
 
 @runtime_checkable

@@ -26,7 +26,7 @@ import numpy as np
 from jurybox.backends.base import normalise
 from jurybox.errors import ModelError, PromptTooLong
 from jurybox.models import ResolvedModel, resolve
-from jurybox.types import Generation, GenerateRequest, OptionScores, OptionsRequest, Prompt
+from jurybox.types import GenerateRequest, Generation, OptionScores, OptionsRequest, Prompt
 
 ANSWER_RESERVE = 8  # tokens kept free after the prompt for option scoring
 
@@ -113,7 +113,7 @@ class EmbeddedBackend:
 
             env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True)
             env.globals["raise_exception"] = raise_exception
-            self._jinja = env.from_string(self._template)
+            self._jinja = env.from_string(str(self._template))
         bos = self.llm.detokenize([self.llm.token_bos()], special=True).decode("utf-8", "ignore")
         eos = self.llm.detokenize([self.llm.token_eos()], special=True).decode("utf-8", "ignore")
         text: str = self._jinja.render(

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 
 from jurybox.backends.base import normalise
 from jurybox.errors import BackendCallError
-from jurybox.types import Generation, GenerateRequest, OptionScores, OptionsRequest, Prompt
+from jurybox.types import GenerateRequest, Generation, OptionScores, OptionsRequest, Prompt
 
 
 def prompt_text(prompt: Prompt) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 from jurybox.errors import InputError
 from jurybox.protocols.base import JudgeProtocol
-from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
+from jurybox.types import BackendResult, OptionsRequest, Request, Status, Verdict
 
 ORDERS = ("AB", "BA")
 
@@ -91,7 +91,7 @@ class Pairwise(JudgeProtocol):
         latency = sum(v.latency_s for v in verdicts.values())
         bad = [v for v in verdicts.values() if v.status != "ok"]
         if bad:
-            status = "error" if any(v.status == "error" for v in bad) else "unparsed"
+            status: Status = "error" if any(v.status == "error" for v in bad) else "unparsed"
             return Verdict(label=None, status=status, raw=" | ".join(v.raw for v in verdicts.values()),
                            error="; ".join(v.error for v in bad if v.error) or None,
                            extra={"orders": per_order}, latency_s=latency,
@@ -108,7 +108,8 @@ class Pairwise(JudgeProtocol):
             out = Verdict(label=label, probs={"A": p_a, "B": 1.0 - p_a}, extra={"margin": margin, "orders": per_order})
         else:  # PRP vote rule (also the fallback when the backend gave no log-probabilities)
             votes = {v.label for v in verdicts.values()}
-            label = votes.pop() if len(votes) == 1 else "tie"
+            vote = votes.pop() if len(votes) == 1 else "tie"
+            label = vote if vote is not None else "tie"
             out = Verdict(label=label, extra={"orders": per_order, "rule": "vote"})
         out.raw = " | ".join(f"{k}:{v.raw}" for k, v in verdicts.items())
         out.latency_s, out.prompt_tokens, out.completion_tokens = latency, tokens_in, tokens_out
