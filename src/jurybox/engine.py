@@ -8,6 +8,7 @@ commits each verdict as it completes, and shows progress (items/s, ETA).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -18,7 +19,7 @@ from jurybox.backends.base import Backend, execute
 from jurybox.errors import BackendCallError, InputError, PromptTooLong
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.store import Store
-from jurybox.types import BackendResult, Request, Task, Verdict, stable_hash
+from jurybox.types import BackendResult, Request, Task, Verdict, canonical_json
 
 Interpret = Callable[[Task, BackendResult], Verdict]
 Finish = Callable[[Task, "BackendResult | None", float, "str | None"], None]
@@ -35,20 +36,19 @@ class Executor(Protocol):
     def run(self, todo: Sequence[Task], backend: Backend, finish: Finish, stats: RunStats) -> None: ...
 
 
-def task_key(backend_fingerprint: str, protocol_params: Mapping[str, Any], request: Request, variant: str) -> str:
+def task_key(backend_fingerprint: str, protocol_params: Mapping[str, Any] | str, request: Request, variant: str) -> str:
     """Hash of everything that can change an answer.
 
     The model (file hash or server + model name, context size, template mode), the protocol's
     parameters (template text, rubric, labels...), the full request (rendered messages with the item
     content, prefill, options, decoding settings and schema) and the variant (such as the order).
     """
-    return stable_hash({
-        "v": 1,
-        "model": backend_fingerprint,
-        "protocol": dict(protocol_params),
-        "request": request.to_dict(),
-        "variant": variant,
-    })
+    params = protocol_params if isinstance(protocol_params, str) else canonical_json(protocol_params)
+    # Byte-identical to stable_hash({"v": 1, "model": ..., "protocol": ..., "request": ..., "variant": ...})
+    # (canonical JSON sorts keys), assembled from pieces serialised once.
+    text = (f'{{"model":{canonical_json(backend_fingerprint)},"protocol":{params},"request":{request.json},'
+            f'"v":1,"variant":{canonical_json(variant)}}}')
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -251,7 +251,7 @@ class Judge:
 def build_tasks(judge: Judge, items: Sequence[Mapping[str, Any]]) -> tuple[list[Task], list[list[Task]]]:
     """All tasks for a judge over the items, and each item's tasks (in variant order)."""
     fp = judge.backend.fingerprint()
-    params = judge.protocol.params()
+    params = canonical_json(judge.protocol.params())
     per_item: list[list[Task]] = []
     flat: list[Task] = []
     for row, item in enumerate(items):

@@ -115,7 +115,7 @@ class Store:
             "INSERT OR IGNORE INTO verdicts (key, run_id, judge, variant, label, status, verdict, request, "
             "latency_s, prompt_tokens, completion_tokens, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (task.key, run_id, task.judge, task.variant, verdict.label, verdict.status,
-             json.dumps(verdict.to_dict(), ensure_ascii=False), canonical_json(task.request.to_dict()), verdict.latency_s,
+             json.dumps(verdict.to_dict(), ensure_ascii=False), task.request.json, verdict.latency_s,
              verdict.prompt_tokens, verdict.completion_tokens, time.time()),
         )
         return cur.rowcount == 1

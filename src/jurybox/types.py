@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from typing import Any, Literal
 
 Status = Literal["ok", "unparsed", "error"]
@@ -28,7 +29,7 @@ class Prompt:
     prefill: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"messages": [asdict(m) for m in self.messages], "prefill": self.prefill}
+        return {"messages": [{"role": m.role, "content": m.content} for m in self.messages], "prefill": self.prefill}
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class OptionsRequest:
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "prompt": self.prompt.to_dict(), "options": list(self.options)}
+
+    @cached_property
+    def json(self) -> str:
+        """Canonical JSON of the request (computed once: it goes into the task key and the store)."""
+        return canonical_json(self.to_dict())
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,11 @@ class GenerateRequest:
             "temperature": self.temperature,
             "seed": self.seed,
         }
+
+    @cached_property
+    def json(self) -> str:
+        """Canonical JSON of the request (computed once: it goes into the task key and the store)."""
+        return canonical_json(self.to_dict())
 
 
 Request = OptionsRequest | GenerateRequest
@@ -118,11 +129,14 @@ class Verdict:
     completion_tokens: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {f: getattr(self, f) for f in _VERDICT_FIELDS}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Verdict:
         return cls(**d)
+
+
+_VERDICT_FIELDS = tuple(f.name for f in fields(Verdict))
 
 
 @dataclass(frozen=True)

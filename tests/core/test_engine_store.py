@@ -164,3 +164,12 @@ def test_cached_verdicts_equal_fresh_ones_including_key_order(tmp_path):
     assert cached.stats.model_calls == 0
     assert fresh.verdicts[0].to_dict() == cached.verdicts[0].to_dict()
     assert list(fresh.verdicts[0].probs) == list(cached.verdicts[0].probs) == ["positive", "negative"]
+
+
+def test_task_key_is_the_hash_of_the_canonical_json_of_its_parts():
+    from jurybox.types import stable_hash
+    p = Prompt((Message("user", "héllo"),), "A:")
+    r = OptionsRequest(p, ("a", "b"))
+    params = {"protocol": "x", "criteria": None, "rubric": {"2": "b", "1": "a"}}
+    expected = stable_hash({"v": 1, "model": "m", "protocol": params, "request": r.to_dict(), "variant": "AB"})
+    assert task_key("m", params, r, "AB") == expected
