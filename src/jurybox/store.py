@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jurybox.errors import StoreError
-from jurybox.types import Task, Verdict, canonical_json
+from jurybox.types import Task, Verdict
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
