@@ -73,13 +73,11 @@ def injection(backend: Backend, console: Console, n_items: int, available: bool)
     attacks = load_attacks()
     with Store(STORE) as store:
         if available:
-            keep = [all(stored(Judge(make_protocol(p), backend), its, store))
-                    for it in items
-                    for its in [[it, *attack_items([it], attacks, "score")[0]]]
-                    for p in ["score"]]
-            keep = [k and all(stored(Judge(make_protocol("fenced-score"), backend),
-                                     [it, *attack_items([it], attacks, "score")[0]], store))
-                    for k, it in zip(keep, items, strict=True)]
+            plain, fenced = Judge(make_protocol("score"), backend), Judge(make_protocol("fenced-score"), backend)
+            keep = []
+            for it in items:
+                batch = [it, *attack_items([it], attacks, "score")[0]]
+                keep.append(all(stored(plain, batch, store)) and all(stored(fenced, batch, store)))
             items = [it for it, k in zip(items, keep, strict=True) if k]
             names = [n for n, k in zip(names, keep, strict=True) if k]
         else:

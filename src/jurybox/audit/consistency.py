@@ -37,18 +37,24 @@ def _matrix(labels: Any) -> np.ndarray:
     return m
 
 
+def _counts(labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: the count of each distinct label (rows x labels) and the number of read labels."""
+    m = _matrix(labels)
+    miss = is_missing(m.ravel()).reshape(m.shape)
+    text = np.where(miss, "", m.astype(str))
+    uniq = np.unique(text[~miss]) if (~miss).any() else np.array([], dtype=str)
+    counts = (text[:, :, None] == uniq[None, None, :]) & ~miss[:, :, None]
+    c = counts.sum(axis=1)
+    return c, c.sum(axis=1)
+
+
 def agreement_probability(labels: Any) -> float:
     """P(two columns agree), averaged over rows with at least two read labels (see module docstring)."""
-    m = _matrix(labels)
-    vals = []
-    for row in m:
-        read = [v for v in row if not is_missing(np.asarray([v], dtype=object))[0]]
-        k = len(read)
-        if k < 2:
-            continue
-        _, counts = np.unique(np.asarray(read, dtype=str), return_counts=True)
-        vals.append(float((counts * (counts - 1)).sum()) / (k * (k - 1)))
-    return float(np.mean(vals)) if vals else float("nan")
+    c, k = _counts(labels)
+    ok = k >= 2
+    if not ok.any():
+        return float("nan")
+    return float(np.mean((c[ok] * (c[ok] - 1)).sum(axis=1) / (k[ok] * (k[ok] - 1))))
 
 
 def flip_rate_across(labels: Any) -> float:
@@ -58,14 +64,9 @@ def flip_rate_across(labels: Any) -> float:
 
 def any_flip_rate(labels: Any) -> float:
     """Share of rows (with >= 2 read labels) whose read labels are not all equal."""
-    m = _matrix(labels)
-    vals = []
-    for row in m:
-        read = {str(v) for v in row if not is_missing(np.asarray([v], dtype=object))[0]}
-        n_read = sum(1 for v in row if not is_missing(np.asarray([v], dtype=object))[0])
-        if n_read >= 2:
-            vals.append(float(len(read) > 1))
-    return float(np.mean(vals)) if vals else float("nan")
+    c, k = _counts(labels)
+    ok = k >= 2
+    return float(np.mean((c[ok] > 0).sum(axis=1) > 1)) if ok.any() else float("nan")
 
 
 def _accuracy(judge: Any, human: Any) -> float:

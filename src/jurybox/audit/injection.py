@@ -140,17 +140,25 @@ def fence_tag(texts: Sequence[str], key: str = DEFAULT_FENCE_KEY) -> str:
 
 
 class _Fenced:
-    """Mixin: render with a ``fence`` tag drawn from the item's untrusted fields; flag injections."""
+    """Mixin: render with a ``fence`` tag drawn from the untrusted fields; flag injections on the verdict."""
 
-    untrusted: ClassVar[tuple[str, ...]]
-    fence_key: str
+    untrusted: ClassVar[tuple[str, ...]]  # template variables holding untrusted text
+    flagged: ClassVar[tuple[str, ...]]  # item fields the detector reads
+
+    def __init__(self, *, fence_key: str = DEFAULT_FENCE_KEY, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fence_key = fence_key
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "fence_key": self.fence_key}  # type: ignore[misc]
 
     def render(self, **context: Any) -> str:
         texts = [str(context[f]) for f in self.untrusted if context.get(f) is not None]
-        return super().render(fence=fence_tag(texts, self.fence_key), **context)  # type: ignore[misc]
+        return super().render(fence=fence_tag(texts, self.fence_key), **context)  # type: ignore[misc, no-any-return]
 
-    def flag(self, item: Mapping[str, Any], v: Verdict, fields: Sequence[str]) -> Verdict:
-        flags = [detect_injection(str(item[f])) for f in fields if item.get(f) is not None]
+    def combine(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict]) -> Verdict:
+        v: Verdict = super().combine(item, verdicts)  # type: ignore[misc]
+        flags = [detect_injection(str(item[f])) for f in self.flagged if item.get(f) is not None]
         signals = tuple(sorted({s for fl in flags for s in fl.signals}))
         v.extra["injection"] = InjectionFlag(bool(signals), signals).to_dict()
         return v
@@ -162,16 +170,7 @@ class FencedScore(_Fenced, Score):
 
     name = "fenced-score"
     untrusted = ("instruction", "reference", "response")
-
-    def __init__(self, *, fence_key: str = DEFAULT_FENCE_KEY, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.fence_key = fence_key
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "fence_key": self.fence_key}
-
-    def combine(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict]) -> Verdict:
-        return self.flag(item, super().combine(item, verdicts), ("response",))
+    flagged = ("response",)
 
 
 @register_protocol
@@ -180,16 +179,7 @@ class FencedPairwise(_Fenced, Pairwise):
 
     name = "fenced-pairwise"
     untrusted = ("instruction", "first", "second")
-
-    def __init__(self, *, fence_key: str = DEFAULT_FENCE_KEY, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.fence_key = fence_key
-
-    def params(self) -> dict[str, Any]:
-        return {**super().params(), "fence_key": self.fence_key}
-
-    def combine(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict]) -> Verdict:
-        return self.flag(item, super().combine(item, verdicts), ("response_a", "response_b"))
+    flagged = ("response_a", "response_b")
 
 
 # ------------------------------------------------------------------------------ attacked items

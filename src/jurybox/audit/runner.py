@@ -83,6 +83,18 @@ def _human(items: Sequence[Mapping[str, Any]], human: str | None) -> list[Any] |
     return [it.get(human) for it in items]
 
 
+def check_probes(protocol: str, probes: Sequence[str]) -> None:
+    """Raise a JuryboxError naming any probe that does not exist or does not apply to ``protocol``."""
+    unknown = [p for p in probes if p not in PROBES]
+    if unknown:
+        raise JuryboxError(f"unknown probe(s) {unknown}; available: {', '.join(PROBES)}")
+    allowed = PAIRWISE_PROBES if protocol == "pairwise" else SCORE_PROBES if protocol == "score" else ()
+    bad = [p for p in probes if p not in allowed]
+    if bad:
+        raise JuryboxError(f"probe(s) {bad} are not available for the {protocol} protocol "
+                           f"(available: {', '.join(allowed) or 'none'})")
+
+
 def run_audit(
     items: Sequence[Mapping[str, Any]],
     backend: Backend,
@@ -110,14 +122,7 @@ def run_audit(
     self-preference probe (items then need ``model_a`` and ``model_b``), ``slice_field`` the key
     of the slice for leniency. Pairwise judges are always asked in both orders here.
     """
-    unknown = [p for p in probes if p not in PROBES]
-    if unknown:
-        raise JuryboxError(f"unknown probe(s) {unknown}; available: {', '.join(PROBES)}")
-    allowed = PAIRWISE_PROBES if protocol == "pairwise" else SCORE_PROBES if protocol == "score" else ()
-    bad = [p for p in probes if p not in allowed]
-    if bad:
-        raise JuryboxError(f"probe(s) {bad} are not available for the {protocol} protocol "
-                           f"(available: {', '.join(allowed) or 'none'})")
+    check_probes(protocol, probes)
     if not items:
         raise JuryboxError("the audit needs at least one item")
     params = dict(protocol_params)
