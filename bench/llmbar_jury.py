@@ -59,6 +59,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--store", default=str(HERE / ".jurybox" / "llmbar.sqlite"))
+    ap.add_argument("--sets", default=None,
+                    help="comma-separated LLMBar sets (default: all seven, Adversarial and Processed)")
     ap.add_argument("--first", type=int, default=None,
                     help="keep only the first K items of each set's sample (a subset of the same items, same keys)")
     ap.add_argument("--threads", type=int, default=1,
@@ -68,7 +70,10 @@ def main() -> int:
     args = ap.parse_args()
     root = Path(args.root)
 
-    df = load_llmbar(root, per_set=args.per_set, seed=args.seed)
+    df = load_llmbar(root, per_set=args.per_set, seed=args.seed)  # the same 140-item sample as other runs
+    if args.sets:
+        keep = [x.strip() for x in args.sets.split(",") if x.strip()]
+        df = df[df["set"].isin(keep)].reset_index(drop=True)
     if args.first is not None:
         df = df.groupby("set", sort=False).head(args.first).reset_index(drop=True)
     items = df[["instruction", "response_a", "response_b"]].to_dict("records")
@@ -129,7 +134,11 @@ def main() -> int:
     sets = df["set"].to_numpy()
     in_rest = np.zeros(n, dtype=bool)
     in_rest[rest] = True
-    for gname, members in [*GROUPS.items(), ("All", ADVERSARIAL + PROCESSED)]:
+    present = set(sets)
+    for gname, all_members in [*GROUPS.items(), ("All", ADVERSARIAL + PROCESSED)]:
+        members = tuple(m for m in all_members if m in present)
+        if not members:
+            continue
         gm = np.isin(sets, members)
         add("(a) single judge (default)", gname, gm, single)
         add("(b) jury of 3 templates", gname, gm, jury)
