@@ -21,7 +21,7 @@ from jurybox.engine import Judge, build_tasks
 from jurybox.errors import JuryboxError
 from jurybox.protocols import Pairwise
 from jurybox.store import Store
-from jurybox.types import Generation, GenerateRequest
+from jurybox.types import GenerateRequest, Generation
 
 
 def test_agreement_probability_by_hand():
@@ -134,3 +134,20 @@ def test_leniency_by_slice():
     assert d["sw"].n == 2
     assert res.overall.leniency.estimate == pytest.approx(0.25)
     assert [r.statistic for r in res.rows()][0] == "judge-human[(all)]"
+
+
+def test_calibrated_threshold_fixes_a_lenient_judge():
+    from jurybox.audit import calibrate_threshold
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(600) < 0.4).astype(float)
+    # a lenient judge: failures score 0.55 and passes 0.85 on average, so the naive 0.5 passes most failures
+    s = np.clip(0.55 + 0.3 * y + rng.normal(0, 0.08, size=600), 0, 1)
+    cal = calibrate_threshold(s, y, default=0.5)
+    assert 0.64 < cal.threshold < 0.76  # equal-variance classes: the best cut is near the midpoint 0.70
+    assert cal.balanced_accuracy > cal.balanced_accuracy_default + 0.1
+    assert cal.balanced_accuracy_cv > cal.balanced_accuracy_default + 0.1
+    assert cal.balanced_accuracy_cv <= cal.balanced_accuracy + 1e-9
+    assert list(cal.apply([0.9, None, 0.1])[[0, 2]]) == [1.0, 0.0]
+    with pytest.raises(JuryboxError):
+        calibrate_threshold([0.5, 0.6], [2, 3])

@@ -203,3 +203,18 @@ def test_position_bias_result_json():
     d = res.to_dict()
     assert set(d) >= {"flip_rate", "first_position_win_rate", "first_position_logodds", "n_items"}
     assert [r.statistic for r in res.rows()] == ["flip_rate", "first_position_win_rate", "first_position_logodds"]
+
+
+def test_score_rubric_order_probe_through_the_engine(tmp_path):
+    """A score judge that picks whichever score is listed first in the rubric: reversing it moves 1 -> 5."""
+
+    def options(text: str, opts: tuple[str, ...]) -> dict[str, float]:
+        first = re.search(r"Rubric:\n(\d):", text).group(1)  # type: ignore[union-attr]
+        return {o: (0.96 if o == first else 0.01) for o in opts}
+
+    items = [{"response": f"r{i}", "instruction": "q"} for i in range(5)]
+    with Store(tmp_path / "s.sqlite") as store:
+        res = run_audit(items, ScriptedBackend(options), store, protocol="score", probes=["position"],
+                        n_resamples=50).results["position"]
+    assert res.rubric_order_shift.estimate == pytest.approx((0.96 * 5 + 0.01 * 10) - (0.96 + 0.01 * 14))
+    assert res.n_items == 5

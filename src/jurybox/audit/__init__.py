@@ -6,6 +6,7 @@ internal consistency (repeats at temperature > 0), leniency by slice, and prompt
 its mitigations. The statistics are pure functions of arrays; :func:`run_audit` runs the probes.
 """
 
+from jurybox.audit.calibrate import ThresholdCalibration, calibrate_threshold
 from jurybox.audit.consistency import (
     ConsistencyResult,
     Repeated,
@@ -51,9 +52,11 @@ __all__ = [
     "Repeated",
     "RubricOrderResult",
     "SelfPreferenceResult",
+    "ThresholdCalibration",
     "WordingResult",
     "accuracy_gap",
     "agreement_probability",
+    "calibrate_threshold",
     "any_flip_rate",
     "first_position_logodds",
     "first_position_win_rate",
