@@ -92,15 +92,16 @@ def judge_command(
         "failed": s.n_failed, "status": status, "wall_s": round(s.wall_s, 2),
         "prompt_tokens": s.prompt_tokens, "completion_tokens": s.completion_tokens, "out": str(out),
     }
-    if res.human is not None:
-        summary["agreement"] = quick_agreement(res.human, [v.label for v in res.verdicts]).to_dict()
+    agreement = quick_agreement(res.human, [v.label for v in res.verdicts]) if res.human is not None else None
+    if agreement is not None:
+        summary["agreement"] = agreement.to_dict()
     if json_summary:
         print(json.dumps(summary))
         return
     print(f"{summary['items']} items, {s.n_tasks} tasks: {s.n_cached} from the store, {s.model_calls} model calls, "
           f"{s.n_failed} failed; status {status}; {s.wall_s:.1f} s; wrote {out}")
-    if "agreement" in summary:
-        print(f"agreement with '{human}': " + quick_agreement(res.human or [], [v.label for v in res.verdicts]).line())
+    if agreement is not None:
+        print(f"agreement with '{human}': {agreement.line()}")
     if s.n_failed:
         print(f"{s.n_failed} tasks failed and will be retried on the next run; first: {s.failures[0]['error']}",
               file=sys.stderr)
