@@ -207,11 +207,12 @@ def run_tasks(
 
 
 async def _run_async(todo: Sequence[Task], backend: Any, finish: Callable[..., None], stats: RunStats) -> None:
-    sem = asyncio.Semaphore(int(backend.concurrency))
+    """``backend.concurrency`` workers pull tasks in order: memory stays flat for millions of tasks."""
+    pending = iter(todo)
     too_long: list[InputError] = []
 
-    async def one(task: Task) -> None:
-        async with sem:
+    async def worker() -> None:
+        for task in pending:  # a shared iterator: each task goes to exactly one worker
             if too_long:
                 return
             s = time.perf_counter()
@@ -223,11 +224,11 @@ async def _run_async(todo: Sequence[Task], backend: Any, finish: Callable[..., N
             except BackendCallError as exc:
                 stats.model_calls += 1
                 finish(task, None, time.perf_counter() - s, str(exc))
-                return
+                continue
             stats.model_calls += 1
             finish(task, result, time.perf_counter() - s, None)
 
-    await asyncio.gather(*(one(t) for t in todo))
+    await asyncio.gather(*(worker() for _ in range(max(1, min(int(backend.concurrency), len(todo))))))
     closer = getattr(backend, "aclose", None)
     if closer is not None:
         await closer()

@@ -173,3 +173,31 @@ def test_task_key_is_the_hash_of_the_canonical_json_of_its_parts():
     params = {"protocol": "x", "criteria": None, "rubric": {"2": "b", "1": "a"}}
     expected = stable_hash({"v": 1, "model": "m", "protocol": params, "request": r.to_dict(), "variant": "AB"})
     assert task_key("m", params, r, "AB") == expected
+
+
+def test_async_backends_run_concurrently_and_each_task_once(tmp_path):
+    import asyncio
+    import threading
+
+    class SlowAsync(ScriptedBackend):
+        concurrency = 8
+
+        def __init__(self):
+            super().__init__(sentiment)
+            self.active = 0
+            self.peak = 0
+            self.lock = threading.Lock()
+
+        async def aexecute(self, request):
+            self.active += 1
+            self.peak = max(self.peak, self.active)
+            await asyncio.sleep(0.01)
+            self.active -= 1
+            return self.option_logprobs(request)
+
+    b = SlowAsync()
+    df = pd.DataFrame({"text": [f"good {i}" if i % 3 else f"bad {i}" for i in range(40)]})
+    res = jurybox.run_judge(df, "classify", labels=["positive", "negative"], model=b, store=tmp_path / "s.sqlite")
+    assert b.calls == 40 and res.stats.model_calls == 40 and b.peak == 8
+    assert [v.label for v in res.verdicts] == ["negative" if i % 3 == 0 else "positive" for i in range(40)]
+    assert Store(tmp_path / "s.sqlite").count() == 40
