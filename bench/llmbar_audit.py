@@ -35,6 +35,7 @@ from jurybox.store import Store
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "llmbar"
 STORE = ROOT / ".jurybox" / "llmbar.sqlite"
+TEMPLATES = ("default", "concise", "rules")
 
 
 def published_position(console: Console) -> dict[str, dict[str, float]]:
@@ -112,7 +113,9 @@ def main() -> None:
         return
     df = load_llmbar(DATA, per_set=args.per_set, seed=0)
     backend = get_backend(args.model, n_threads=args.threads)
-    items = df.to_dict(orient="records")
+    # round-robin over the sets, so that a run cut short has covered every set about equally
+    df = df.assign(_rank=df.groupby("set").cumcount()).sort_values(["_rank", "set"], kind="stable")
+    items = df.drop(columns="_rank").to_dict(orient="records")
     proto = Pairwise(template="default")
     limit = getattr(backend, "n_ctx", 10**9) - 8
     fits = [max(backend.count_tokens(r.prompt) for _, r in proto.requests(it)) <= limit  # type: ignore[attr-defined]
@@ -129,9 +132,8 @@ def main() -> None:
     probes = [p for p in args.probes.split(",") if p]
     t0 = time.perf_counter()
     with Store(STORE) as store:
-        main_probes = [p for p in probes if p != "consistency"]
-        report = run_audit(items, backend, store, probes=main_probes, human="gold", progress=True,
-                           templates=("default", "concise", "rules"))
+        main_probes = [p for p in probes if p not in ("consistency", "wording")]
+        report = run_audit(items, backend, store, probes=main_probes, human="gold", progress=True, slice_field="set")
         console.print(report.table(title=f"Bias audit, all {df['set'].nunique()} LLMBar sets, {len(items)} items"))
         result = {"items": len(items), "dropped": dropped, "per_set": args.per_set, "audit": report.to_dict()}
         by_set = {}
@@ -144,6 +146,15 @@ def main() -> None:
             iv = r.results["position"].flip_rate
             console.print(f"  {s:10s} n={len(sub):3d} flip rate {iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]")
         result["position_by_set"] = by_set
+        if "wording" in probes:
+            word_items = items
+            if args.available:
+                word_items = [it for it, *ok in zip(items, *(stored(Judge(Pairwise(template=t), backend), items, store)
+                                                            for t in TEMPLATES), strict=True) if all(ok)]
+            wr = run_audit(word_items, backend, store, probes=["wording"], human="gold", progress=True,
+                           templates=TEMPLATES)
+            console.print(wr.table(title=f"Wording: templates {', '.join(TEMPLATES)} on {len(word_items)} items"))
+            result["wording"] = wr.to_dict()
         if "consistency" in probes:
             rep_items = [it for s in LLMBAR_SETS for it in [i for i in items if i["set"] == s][
                 : max(1, args.repeat_items // len(LLMBAR_SETS))]]

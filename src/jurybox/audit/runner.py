@@ -63,13 +63,14 @@ class AuditReport:
 
     def table(self, title: str | None = None) -> Any:
         """A rich Table of every statistic with its 95% interval."""
+        from rich.markup import escape
         from rich.table import Table
 
         t = Table(title=title or f"Bias audit of {self.judge} ({self.n_items} items)")
         for col in ("probe", "statistic", "estimate", "95% interval", "n", "note"):
             t.add_column(col, justify="right" if col in ("estimate", "95% interval", "n") else "left")
         for r in self.rows():
-            t.add_row(*r.text())
+            t.add_row(*(escape(c) for c in r.text()))
         return t
 
 
