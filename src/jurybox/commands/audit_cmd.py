@@ -51,7 +51,7 @@ def audit_command(
     from rich.console import Console
 
     from jurybox.api import load
-    from jurybox.audit.runner import run_audit
+    from jurybox.audit.runner import check_probes, run_audit
     from jurybox.backends.registry import get_backend
     from jurybox.items import extract_items, parse_field_map
     from jurybox.protocols.registry import make_protocol
@@ -62,6 +62,7 @@ def audit_command(
     probe_list = [p.strip() for p in probes.split(",") if p.strip()]
     if not probe_list:
         raise JuryboxError("--probes is empty; name at least one probe, e.g. --probes position,length")
+    check_probes(protocol, probe_list)
     params: dict[str, Any] = {"template": template, "criteria": criteria}
     df, source = load(dataset)
     proto = make_protocol(protocol, **params)
