@@ -60,7 +60,7 @@ def test_cli_user_errors_are_one_line(tmp_path):
     data = tmp_path / "pairs.jsonl"
     data.write_text(json.dumps({"instruction": "i", "response_a": "a", "response_b": "b"}) + "\n")
     for args, msg in ((["--probes", "vibes"], "unknown probe"),
-                      (["--protocol", "score", "--probes", "length"], "not available for the score"),
+                      (["--protocol", "score", "--probes", "self_preference"], "not available for the score"),
                       (["--human", "nope"], "--human column 'nope' not found")):
         p = cli(["audit", str(data), *args], tmp_path)
         assert p.returncode == 2, p.stderr

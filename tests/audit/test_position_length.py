@@ -194,7 +194,7 @@ def test_unknown_probe_is_a_user_error(tmp_path):
         run_audit([{"instruction": "i", "response_a": "a", "response_b": "b"}], ScriptedBackend(), store,
                   probes=["vibes"])
     with Store(tmp_path / "s.sqlite") as store, pytest.raises(JuryboxError, match="not available for the score"):
-        run_audit([{"response": "a"}], ScriptedBackend(), store, protocol="score", probes=["length"])
+        run_audit([{"response": "a"}], ScriptedBackend(), store, protocol="score", probes=["self_preference"])
 
 
 def test_position_bias_result_json():
@@ -218,3 +218,32 @@ def test_score_rubric_order_probe_through_the_engine(tmp_path):
                         n_resamples=50).results["position"]
     assert res.rubric_order_shift.estimate == pytest.approx((0.96 * 5 + 0.01 * 10) - (0.96 + 0.01 * 14))
     assert res.n_items == 5
+
+
+def test_score_length_effect_through_the_engine(tmp_path):
+    """A score judge whose expected score is human score + 1.0 * tanh(standardised length)."""
+    rng = np.random.default_rng(2)
+    n = 300
+    lengths = rng.integers(10, 800, size=n)
+    human = rng.integers(1, 5, size=n).astype(float)  # 1..4, so +1 stays on the scale
+    z = np.tanh((lengths - lengths.mean()) / lengths.std())
+    target = {f"r{i} " + "x" * int(lengths[i]): float(np.clip(human[i] + z[i], 1, 5)) for i in range(n)}
+
+    def options(text: str, opts: tuple[str, ...]) -> dict[str, float]:
+        resp = text.split("# Response:\n")[1].split("\n\n# Score")[0]
+        e = target[resp]  # put the mass on the two neighbouring scores so the expected score is e
+        lo = int(np.floor(e))
+        hi = min(lo + 1, 5)
+        w = e - lo
+        p = {o: 1e-9 for o in opts}
+        p[str(lo)] += 1 - w
+        p[str(hi)] += w
+        return p
+
+    items = [{"response": r, "human": h} for r, h in zip(target, human, strict=True)]
+    with Store(tmp_path / "s.sqlite") as store:
+        res = run_audit(items, ScriptedBackend(options), store, protocol="score", probes=["length"], human="human",
+                        n_resamples=300).results["length"]
+    # clipping at 1 and 5 flattens the trend a little; the true slope is 1 before clipping
+    assert 0.8 < res.score_length_effect.estimate <= 1.0 + 1e-6
+    assert res.score_length_effect.low <= res.score_length_effect.estimate <= res.score_length_effect.high

@@ -200,6 +200,60 @@ def length_controlled_margins(margin: Any, len_a: Any, len_b: Any, human: Any = 
     return np.asarray(m - beta * z)
 
 
+def _length_z(lengths: np.ndarray) -> np.ndarray:
+    ok = ~np.isnan(lengths)
+    if not ok.any():
+        return np.full(len(lengths), np.nan)
+    sd = float(np.std(lengths[ok]))
+    return np.tanh((lengths - float(np.mean(lengths[ok]))) / sd) if sd > 0 else np.zeros(len(lengths))
+
+
+def _score_fit(s: np.ndarray, ln: np.ndarray, hv: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Least squares score = a [+ c human] + g z; returns (z, rows used, g)."""
+    z = _length_z(ln)
+    ok = ~np.isnan(s) & ~np.isnan(z)
+    use_h = bool(np.any(~np.isnan(hv[ok])))
+    if use_h:
+        ok &= ~np.isnan(hv)
+    if ok.sum() < 3:
+        return z, ok, float("nan")
+    cols = [np.ones(ok.sum()), hv[ok], z[ok]] if use_h else [np.ones(ok.sum()), z[ok]]
+    coef, *_ = np.linalg.lstsq(np.column_stack(cols), s[ok], rcond=None)
+    return z, ok, float(coef[-1])
+
+
+def score_length_effect(scores: Any, lengths: Any, human: Any = None) -> float:
+    """g in score = a + c human + g tanh((len - mean) / sd) by least squares (human optional).
+
+    The change in a score judge's (expected) score from an average-length response to a much longer
+    one, holding the human score fixed. Missing values: the item is dropped.
+    """
+    s, ln = as_float(scores, "scores"), as_float(lengths, "lengths")
+    hv = as_float(human, "human") if human is not None else np.full(len(s), np.nan)
+    same_length(("scores", s), ("lengths", ln), ("human", hv))
+    return _score_fit(s, ln, hv)[2]
+
+
+@dataclass(frozen=True)
+class ScoreLengthResult(ResultMixin):
+    """Length effect of a score judge (see :func:`score_length_effect`)."""
+
+    probe: ClassVar[str] = "length"
+    score_length_effect: Interval
+    n_items: int
+    length_unit: str
+
+
+def score_length_bias(scores: Any, lengths: Any, human: Any = None, *, n_resamples: int = 1000,
+                      seed: int | None = 0, length_unit: str = "chars") -> ScoreLengthResult:
+    s, ln = as_float(scores, "scores"), as_float(lengths, "lengths")
+    hv = as_float(human, "human") if human is not None else np.full(len(s), np.nan)
+    same_length(("scores", s), ("lengths", ln), ("human", hv))
+    return ScoreLengthResult(
+        score_length_effect=interval(score_length_effect, s, ln, hv, n_resamples=n_resamples, seed=seed),
+        n_items=int((~np.isnan(s) & ~np.isnan(ln)).sum()), length_unit=length_unit)
+
+
 def length_controlled_scores(scores: Any, lengths: Any, human: Any = None) -> np.ndarray:
     """Score-judge debiasing: remove the least-squares trend of score on tanh(standardised length).
 
@@ -210,16 +264,7 @@ def length_controlled_scores(scores: Any, lengths: Any, human: Any = None) -> np
     s, ln = as_float(scores, "scores"), as_float(lengths, "lengths")
     hv = as_float(human, "human") if human is not None else np.full(len(s), np.nan)
     same_length(("scores", s), ("lengths", ln), ("human", hv))
-    ok = ~np.isnan(s) & ~np.isnan(ln)
-    use_h = human is not None and bool(np.any(~np.isnan(hv[ok])))
-    if use_h:
-        ok &= ~np.isnan(hv)
-    z = np.full(len(s), np.nan)
-    sd = float(np.std(ln[~np.isnan(ln)])) if np.any(~np.isnan(ln)) else 0.0
-    mu = float(np.nanmean(ln)) if np.any(~np.isnan(ln)) else 0.0
-    z = np.tanh((ln - mu) / sd) if sd > 0 else np.zeros(len(ln))
-    if ok.sum() < 3:
+    z, used, g = _score_fit(s, ln, hv)
+    if g != g:
         return s.copy()
-    cols = [np.ones(ok.sum()), hv[ok], z[ok]] if use_h else [np.ones(ok.sum()), z[ok]]
-    coef, *_ = np.linalg.lstsq(np.column_stack(cols), s[ok], rcond=None)
-    return np.asarray(s - coef[-1] * z)
+    return np.asarray(s - g * (z - float(np.mean(z[used]))))

@@ -17,7 +17,7 @@ import numpy as np
 
 from jurybox.audit._common import Row, to_jsonable
 from jurybox.audit.consistency import Repeated, internal_consistency, repeat_matrix, wording_sensitivity
-from jurybox.audit.length import length_bias, text_lengths
+from jurybox.audit.length import length_bias, score_length_bias, text_lengths
 from jurybox.audit.position import position_bias, rubric_order_shift
 from jurybox.audit.selfpref import self_preference
 from jurybox.audit.slices import leniency_by_slice, preference_score
@@ -31,7 +31,7 @@ from jurybox.types import Verdict
 
 PROBES = ("position", "length", "wording", "consistency", "self_preference", "leniency", "injection")
 PAIRWISE_PROBES = PROBES
-SCORE_PROBES = ("position", "wording", "consistency", "leniency", "injection")
+SCORE_PROBES = ("position", "length", "wording", "consistency", "leniency", "injection")
 
 
 @dataclass(frozen=True)
@@ -161,6 +161,12 @@ def run_audit(
             fwd, _ = run("rubric", reverse_rubric=False)
             rev, _ = run("rubric-reversed", reverse_rubric=True)
             results["position"] = rubric_order_shift([v.score for v in fwd], [v.score for v in rev], **kw)
+        elif probe == "length" and protocol == "score":
+            fwd, _ = run("rubric", reverse_rubric=False)
+            hs = None if hum is None else [np.nan if x is None else float(x) for x in hum]
+            results["length"] = score_length_bias(
+                [np.nan if v.score is None else v.score for v in fwd],
+                text_lengths([it["response"] for it in items], length_unit), hs, length_unit=length_unit, **kw)
         elif probe == "length":
             combined, _ = run("position")
             la = text_lengths([it["response_a"] for it in items], length_unit)
