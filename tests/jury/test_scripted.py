@@ -87,8 +87,8 @@ def tick_script(text: str) -> str:
 
 
 def tick_options(text: str, options: tuple[str, ...]) -> dict[str, float]:
-    response = text.split("# Response:")[1].split("# Question:")[0]
-    question = text.split("# Question:")[1]
+    response = text.split("# Response:")[1].split("# Question about the response above:")[0]
+    question = text.split("# Question about the response above:")[1]
     yes = ("French" in question and "bonjour" in response) or ("Paris" in question and "Paris" in response)
     return {"YES": 0.9 if yes else 0.1, "NO": 0.1 if yes else 0.9}
 
