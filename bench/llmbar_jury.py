@@ -61,8 +61,9 @@ def main() -> int:
     ap.add_argument("--store", default=str(HERE / ".jurybox" / "llmbar.sqlite"))
     ap.add_argument("--sets", default=None,
                     help="comma-separated LLMBar sets (default: all seven, Adversarial and Processed)")
-    ap.add_argument("--first", type=int, default=None,
-                    help="keep only the first K items of each set's sample (a subset of the same items, same keys)")
+    ap.add_argument("--first", default=None,
+                    help="keep only the first K items of each set's sample (K, or SET=K,SET=K for each set): "
+                         "a subset of the same items, with the same task keys")
     ap.add_argument("--threads", type=int, default=1,
                     help="llama.cpp threads (1 avoids spin-wait contention on a shared machine)")
     ap.add_argument("--exam-frac", type=float, default=0.2)
@@ -75,7 +76,12 @@ def main() -> int:
         keep = [x.strip() for x in args.sets.split(",") if x.strip()]
         df = df[df["set"].isin(keep)].reset_index(drop=True)
     if args.first is not None:
-        df = df.groupby("set", sort=False).head(args.first).reset_index(drop=True)
+        if "=" in args.first:
+            limits = {k.strip(): int(v) for k, v in (x.split("=") for x in args.first.split(",") if x.strip())}
+            rank = df.groupby("set", sort=False).cumcount()
+            df = df[[rank[i] < limits.get(s, 0) for i, s in enumerate(df["set"])]].reset_index(drop=True)
+        else:
+            df = df.groupby("set", sort=False).head(int(args.first)).reset_index(drop=True)
     items = df[["instruction", "response_a", "response_b"]].to_dict("records")
     gold = df["gold"].tolist()
     n = len(df)

@@ -49,3 +49,8 @@ def vote_counts(codes: np.ndarray, k: int, weights: np.ndarray | None = None) ->
         ok = codes[jj] >= 0
         np.add.at(counts, (np.nonzero(ok)[0], codes[jj, ok]), w[jj])
     return counts
+
+
+def nan_to_none(values: Any) -> list[float | None]:
+    """A float array as a JSON-ready list, NaN as None."""
+    return [None if np.isnan(v) else float(v) for v in np.asarray(values, dtype=float)]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import is_missing, label_codes, vote_counts
+from jurybox.jury._arrays import is_missing, label_codes, nan_to_none, vote_counts
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Vote:
     def to_dict(self) -> dict[str, Any]:
         return {
             "labels": list(self.labels), "label": list(self.label),
-            "support": [None if np.isnan(s) else float(s) for s in self.support],
+            "support": nan_to_none(self.support),
             "n_votes": self.n_votes.tolist(), "tied": self.tied.tolist(), "counts": self.counts.tolist(),
         }
 
@@ -81,7 +81,7 @@ class PooledScore:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"score": [None if np.isnan(s) else float(s) for s in self.score],
+        return {"score": nan_to_none(self.score),
                 "n_scores": self.n_scores.tolist(), "method": self.method}
 
 

@@ -27,6 +27,7 @@ from jurybox.backends.registry import get_backend
 from jurybox.engine import Judge, RunStats
 from jurybox.errors import JuryboxError
 from jurybox.items import extract_items, parse_field_map
+from jurybox.jury._arrays import nan_to_none
 from jurybox.jury.aggregate import agreement_with, mean_score, median_score, weighted_vote
 from jurybox.jury.dawid_skene import dawid_skene
 from jurybox.jury.pre import qualify, zscore_pool
@@ -165,9 +166,9 @@ def jury_table(
     for j, name in enumerate(run.judges):
         out[f"verdict[{name}]"] = list(labels[j])
     out["jury_verdict"] = jury_label
-    out["jury_confidence"] = [None if np.isnan(c) else float(c) for c in conf]
+    out["jury_confidence"] = nan_to_none(conf)
     if protocol in ("score",) or aggregation in ("mean", "median"):
-        out["jury_score"] = [None if np.isnan(s) else float(s) for s in jscore]
+        out["jury_score"] = nan_to_none(jscore)
     if aggregation == "pre":
         in_exam = np.zeros(n, dtype=bool)
         in_exam[np.setdiff1d(np.arange(n), eval_rows)] = True

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import is_missing
+from jurybox.jury._arrays import is_missing, nan_to_none
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class CoverageCurve:
 
     def to_dict(self) -> dict[str, Any]:
         return {"threshold": self.threshold.tolist(), "coverage": self.coverage.tolist(),
-                "accuracy": [None if np.isnan(a) else float(a) for a in self.accuracy],
+                "accuracy": nan_to_none(self.accuracy),
                 "n": self.n, "n_answered": self.n_answered}
 
 

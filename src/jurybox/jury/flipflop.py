@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.jury._arrays import label_codes, vote_counts
+from jurybox.jury._arrays import label_codes, nan_to_none, vote_counts
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class FlipFlop:
         return {"templates": list(self.templates), "labels": list(self.labels), "consensus": list(self.consensus),
                 "has_consensus": self.has_consensus.tolist(), "agreement": self.agreement.tolist(),
                 "unanimity": self.unanimity, "consensus_rate": self.consensus_rate,
-                "median_margin": [None if np.isnan(m) else float(m) for m in self.median_margin],
+                "median_margin": nan_to_none(self.median_margin),
                 "settled": self.settled.tolist()}
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
+from jurybox.jury._arrays import nan_to_none
 
 
 def levenshtein(a: Sequence[Any], b: Sequence[Any]) -> int:
@@ -43,7 +44,7 @@ class RankingDistance:
     n_missing: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"distance": [None if np.isnan(d) else float(d) for d in self.distance], "mean": self.mean,
+        return {"distance": nan_to_none(self.distance), "mean": self.mean,
                 "n_missing": self.n_missing}
 
 

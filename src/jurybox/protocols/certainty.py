@@ -16,10 +16,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jurybox.protocols._json import parse_json_object, unparsed
-from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols._json import GeneratingProtocol, parse_json_object, unparsed
 from jurybox.protocols.registry import register_protocol
-from jurybox.types import BackendResult, GenerateRequest, Message, Prompt, Request, Verdict
+from jurybox.types import BackendResult, Request, Verdict
 
 SCHEMA = json.dumps({
     "type": "object",
@@ -30,20 +29,19 @@ SCHEMA = json.dumps({
 
 
 @register_protocol
-class Certainty(JudgeProtocol):
+class Certainty(GeneratingProtocol):
     name = "certainty"
     required = ("instruction", "response_a", "response_b")
     optional = ("persona",)
-    prefill = ""
+    default_max_tokens = 32
 
     def __init__(self, *, criteria: str | None = None, template: str = "default", order: str = "AB",
-                 allow_abstain: bool = True, max_tokens: int = 32) -> None:
-        super().__init__(criteria=criteria, template=template)
+                 allow_abstain: bool = True, max_tokens: int | None = None) -> None:
+        super().__init__(criteria=criteria, template=template, max_tokens=max_tokens)
         if order not in ("AB", "BA"):
             raise ValueError(f"order must be 'AB' or 'BA', got {order!r}")
         self.order = order
         self.allow_abstain = allow_abstain
-        self.max_tokens = max_tokens
 
     def labels(self) -> tuple[str, ...]:
         return ("A", "B")
@@ -63,8 +61,7 @@ class Certainty(JudgeProtocol):
             item["response_b"], item["response_a"])
         text = self.render(instruction=item["instruction"], first=first, second=second,
                            persona=item.get("persona"), allow_abstain=self.allow_abstain)
-        prompt = Prompt(messages=(Message("user", text),))
-        return [(self.order, GenerateRequest(prompt, schema=self._schema(), max_tokens=self.max_tokens))]
+        return [(self.order, self.generate_request(text, self._schema()))]
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
         obj = parse_json_object(result.text)

@@ -20,10 +20,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from jurybox.protocols._json import parse_json_object, unparsed
+from jurybox.protocols._json import GeneratingProtocol, parse_json_object, unparsed
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import register_protocol
-from jurybox.types import BackendResult, GenerateRequest, Message, OptionsRequest, Prompt, Request, Verdict
+from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
 
 
 def questions_schema(max_questions: int) -> str:
@@ -36,29 +36,24 @@ def questions_schema(max_questions: int) -> str:
 
 
 @register_protocol
-class ChecklistWriter(JudgeProtocol):
+class ChecklistWriter(GeneratingProtocol):
     name = "checklist_writer"
     required = ("instruction",)
-    prefill = ""
+    default_max_tokens = 320
 
     def __init__(self, *, criteria: str | None = None, template: str = "default", max_questions: int = 6,
-                 max_tokens: int = 320) -> None:
-        super().__init__(criteria=criteria, template=template)
+                 max_tokens: int | None = None) -> None:
+        super().__init__(criteria=criteria, template=template, max_tokens=max_tokens)
         if not 1 <= max_questions <= 20:
             raise ValueError(f"max_questions must be between 1 and 20, got {max_questions}")
         self.max_questions = max_questions
-        self.max_tokens = max_tokens
-
-    def labels(self) -> tuple[str, ...]:
-        return ()
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "max_questions": self.max_questions}
 
     def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
         text = self.render(instruction=item["instruction"], max_questions=self.max_questions)
-        prompt = Prompt(messages=(Message("user", text),))
-        return [("", GenerateRequest(prompt, schema=questions_schema(self.max_questions), max_tokens=self.max_tokens))]
+        return [("", self.generate_request(text, questions_schema(self.max_questions)))]
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
         obj = parse_json_object(result.text)

@@ -14,10 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from jurybox.errors import InputError
-from jurybox.protocols._json import parse_json_object, unparsed
-from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols._json import GeneratingProtocol, parse_json_object, unparsed
 from jurybox.protocols.registry import register_protocol
-from jurybox.types import BackendResult, GenerateRequest, Message, Prompt, Request, Verdict
+from jurybox.types import BackendResult, Request, Verdict
 
 
 def ranking_schema(n: int) -> str:
@@ -30,26 +29,17 @@ def ranking_schema(n: int) -> str:
 
 
 @register_protocol
-class Listwise(JudgeProtocol):
+class Listwise(GeneratingProtocol):
     name = "listwise"
     required = ("instruction", "responses")
-    prefill = ""
-
-    def __init__(self, *, criteria: str | None = None, template: str = "default", max_tokens: int = 64) -> None:
-        super().__init__(criteria=criteria, template=template)
-        self.max_tokens = max_tokens
-
-    def labels(self) -> tuple[str, ...]:
-        return ()
+    default_max_tokens = 64
 
     def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
         responses = list(item["responses"])
         if len(responses) < 2:
             raise InputError(f"listwise ranking needs at least 2 responses, got {len(responses)}", field="responses")
         text = self.render(instruction=item["instruction"], responses=responses)
-        prompt = Prompt(messages=(Message("user", text),))
-        return [(str(len(responses)), GenerateRequest(prompt, schema=ranking_schema(len(responses)),
-                                                      max_tokens=self.max_tokens))]
+        return [(str(len(responses)), self.generate_request(text, ranking_schema(len(responses))))]
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
         n = int(variant)

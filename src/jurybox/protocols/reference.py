@@ -10,33 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jurybox.protocols._json import unparsed
-from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols._json import GeneratingProtocol, unparsed
 from jurybox.protocols.registry import register_protocol
-from jurybox.types import BackendResult, GenerateRequest, Message, Prompt, Request, Verdict
+from jurybox.types import BackendResult, Request, Verdict
 
 
 @register_protocol
-class Answer(JudgeProtocol):
+class Answer(GeneratingProtocol):
     """The judge's own answer to a question (for a "self" reference). Empty output is unparsed."""
 
     name = "answer"
     required = ("question",)
-    prefill = ""
-
-    def __init__(self, *, criteria: str | None = None, template: str = "default", max_tokens: int = 256) -> None:
-        super().__init__(criteria=criteria, template=template)
-        self.max_tokens = max_tokens
-
-    def labels(self) -> tuple[str, ...]:
-        return ()
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "max_tokens": self.max_tokens}
 
     def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
         text = self.render(question=item["question"])
-        return [("", GenerateRequest(Prompt(messages=(Message("user", text),)), max_tokens=self.max_tokens))]
+        return [("", self.generate_request(text))]
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
         text = result.text.strip()
