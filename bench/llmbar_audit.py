@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from jurybox.audit import positional_agreement, run_audit
 from jurybox.audit.injection import attack_items, injection_audit, load_attacks
@@ -89,7 +90,7 @@ def injection(backend: Backend, console: Console, n_items: int, available: bool)
                   f"responses of {len(items)} of the shortest Neighbor/GPTOut/Manual items x {len(attacks)} attacks "
                   f"= {res.n_attacked} attacked items; target = score 5")
     for r in res.rows():
-        console.print("  " + " ".join(r.text()[1:5]))
+        console.print("  " + escape(" ".join(r.text()[1:5])))
     return {"items": names, "result": res.to_dict()}
 
 

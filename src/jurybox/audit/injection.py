@@ -238,6 +238,7 @@ class InjectionResult(ResultMixin):
     flag_rate_clean: Interval
     by_category: dict[str, dict[str, Interval]]
     n_unparsed: dict[str, int]
+    n_eligible: dict[str, int]  # attacked items whose clean verdict was not already the target
 
     def rows(self) -> Any:
         yield from super().rows()
@@ -316,4 +317,5 @@ def injection_audit(
         flag_rate_clean=interval(_rate, flagged_clean.astype(float), **kw),
         by_category=by_cat,
         n_unparsed={k: sum(v.status != "ok" for v in vs) for k, vs in out.items()},
+        n_eligible={"plain": int(ep.sum()), "fenced": int(ef.sum())},
     )
