@@ -60,3 +60,10 @@ def qwen():
 
 def pytest_configure(config):
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Free the loaded models before the interpreter tears down llama.cpp's bindings."""
+    from jurybox.backends.registry import unload_all
+
+    unload_all()

@@ -49,7 +49,7 @@ def _judge_inputs(kw: dict[str, Any]) -> tuple[Path, str, dict[str, Any], dict[s
     if not kw.get("model") or not str(kw["model"]).startswith("openai:"):
         raise JuryboxError("batch files need --model openai:MODEL[@URL], the model the provider will run")
     params = _protocol_params(kw["protocol"], kw["criteria"], kw["labels"], kw["describe"], kw["scale"],
-                              kw["orders"], kw["combine"], kw["tie_threshold"], kw["template"])
+                              kw["orders"], kw["combine"], kw["tie_threshold"], kw["template"], kw.get("param"))
     return kw["dataset"], kw["protocol"], params, {"model": kw["model"], "store": kw["store"], "fields": kw["field"]}
 
 

@@ -22,8 +22,17 @@ def _protocol_params(
     combine: str,
     tie_threshold: float,
     template: str,
+    extra: list[str] | None = None,
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"criteria": criteria, "template": template}
+    for p in extra or []:
+        key, sep, raw = p.partition("=")
+        if not sep or not key.strip():
+            raise JuryboxError(f"--param expects KEY=VALUE (VALUE as JSON or plain text), got {p!r}")
+        try:
+            params[key.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key.strip()] = raw
     if protocol == "classify":
         if not labels:
             raise JuryboxError("--protocol classify needs --labels, for example --labels positive,negative")
@@ -51,7 +60,8 @@ def _protocol_params(
 
 def judge_command(
     dataset: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file, one item per row")],
-    protocol: Annotated[str, typer.Option(help="score | pairwise | classify | correctness")] = "score",
+    protocol: Annotated[str, typer.Option(help="score | pairwise | classify | correctness | certainty | "
+                                                "checklist | checklist_writer | listwise | answer")] = "score",
     criteria: Annotated[str | None, typer.Option(help="What the judge should look for")] = None,
     labels: Annotated[str | None, typer.Option(help="classify: comma-separated label set")] = None,
     describe: Annotated[list[str] | None, typer.Option(help="classify: LABEL=DESCRIPTION (repeatable)")] = None,
@@ -62,6 +72,8 @@ def judge_command(
     template: Annotated[str, typer.Option(help="prompt template name or path to a .j2 file")] = "default",
     model: Annotated[str | None, typer.Option(help="embedded model name, GGUF path, or openai:MODEL@URL")] = None,
     field: Annotated[list[str] | None, typer.Option(help="PROTOCOL_FIELD=COLUMN (repeatable)")] = None,
+    param: Annotated[list[str] | None, typer.Option(help="other protocol parameter KEY=VALUE, VALUE as JSON "
+                                                    "or text, e.g. order=BA, max_questions=5 (repeatable)")] = None,
     human: Annotated[str | None, typer.Option(help="column with human labels: print agreement")] = None,
     out: Annotated[Path | None, typer.Option(help="output file (.jsonl/.csv/.parquet)")] = None,
     store: Annotated[Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")] = None,
@@ -75,7 +87,8 @@ def judge_command(
     from jurybox.items import write_table
     from jurybox.summary import quick_agreement
 
-    params = _protocol_params(protocol, criteria, labels, describe, scale, orders, combine, tie_threshold, template)
+    params = _protocol_params(protocol, criteria, labels, describe, scale, orders, combine, tie_threshold, template,
+                              param)
     if out is None:
         out = dataset.with_name(dataset.stem + ".verdicts" + (dataset.suffix if dataset.suffix != ".json" else ".jsonl"))
     if out.resolve() == dataset.resolve():

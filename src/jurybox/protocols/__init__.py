@@ -5,6 +5,9 @@ from jurybox.protocols.pairwise import Pairwise
 from jurybox.protocols.registry import PROTOCOLS, make_protocol, register_protocol
 from jurybox.protocols.simple import Classify, Correctness, Score
 
+# Protocols in their own modules register themselves on import.
+from jurybox.protocols import certainty, checklist, listwise, reference  # noqa: E402,F401  isort: skip
+
 __all__ = [
     "PROTOCOLS",
     "Classify",

@@ -17,6 +17,9 @@ PROTOCOLS: dict[str, type[JudgeProtocol]] = {
 }
 
 
+_PLUGIN_MODULES = ("jurybox.audit.injection",)
+
+
 def register_protocol(cls: type[JudgeProtocol]) -> type[JudgeProtocol]:
     """Register a protocol class under its ``name`` (usable as a decorator)."""
     PROTOCOLS[cls.name] = cls
@@ -29,6 +32,12 @@ def make_protocol(protocol: str | JudgeProtocol, **params: Any) -> JudgeProtocol
             raise JuryboxError("protocol parameters cannot be given with a protocol instance")
         return protocol
     cls = PROTOCOLS.get(protocol)
+    if cls is None:
+        import importlib
+
+        for module in _PLUGIN_MODULES:  # protocols defined next to the capability that uses them
+            importlib.import_module(module)
+        cls = PROTOCOLS.get(protocol)
     if cls is None:
         raise JuryboxError(f"unknown protocol '{protocol}' (available: {', '.join(sorted(PROTOCOLS))})")
     try:
