@@ -78,7 +78,7 @@ class EmbeddedBackend:
             self.llm = Llama(
                 model_path=str(self.resolved.path),
                 n_ctx=self.n_ctx,
-                n_threads=n_threads or os.cpu_count() or 2,
+                n_threads=n_threads or int(os.environ.get("JURYBOX_THREADS", 0)) or os.cpu_count() or 2,
                 n_batch=n_batch,
                 logits_all=False,
                 verbose=False,
