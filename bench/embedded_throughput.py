@@ -4,10 +4,13 @@
 60 tokens, judged with qwen2.5-coder-1.5b. Measured side by side in one run:
 
 1. jurybox with KV prefix reuse (fresh store): judgments/s;
-2. the same prompts evaluated from scratch (no reuse), on the first ``--scratch`` items: judgments/s;
+2. the same prompts evaluated from scratch (no reuse), on ``--scratch`` of the items: judgments/s;
 3. raw llama.cpp evaluating exactly the suffix tokens jurybox evaluates after the cached prefix,
    with no jurybox code around it: wall time, so jurybox's overhead = (1) / (3) - 1;
 4. a warm rerun of (1): model calls and wall time.
+
+The three are interleaved in blocks of ``--block`` items so that load changes on a shared machine
+affect them alike.
 
 Usage: python bench/embedded_throughput.py [--items 200] [--scratch 20] [--model qwen2.5-coder-1.5b]
 """
@@ -66,6 +69,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=200)
     ap.add_argument("--scratch", type=int, default=20)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
+    ap.add_argument("--block", type=int, default=20, help="items per interleaved block")
     args = ap.parse_args()
     df = make_items(args.items)
     proto = Score(criteria=CRITERIA)
@@ -85,12 +89,45 @@ def main() -> None:
     print(f"model {args.model}; {args.items} items; shared prefix {prefix} tokens; "
           f"item suffix mean {np.mean(suffix_lens):.0f} tokens (min {min(suffix_lens)}, max {max(suffix_lens)})")
 
+    # The three ways are interleaved block by block over the same items, so that a change in the
+    # machine's load during the run hits all of them alike (these machines are shared).
+    llm = backend.llm
+    n_s = min(args.scratch, len(toks))
+    blocks = [list(range(i, min(i + args.block, len(toks)))) for i in range(0, len(toks), args.block)]
+    t_reuse = t_raw = t_scratch = 0.0
+    scratch_done = 0
     with tempfile.TemporaryDirectory() as tmp:
         store = Path(tmp) / "bench.sqlite"
-        backend.llm.n_tokens = 0
-        t0 = time.perf_counter()
-        out = jurybox.judge(df, proto, model=backend, store=store)
-        t_reuse = time.perf_counter() - t0
+        outs = []
+        for b, idx in enumerate(blocks):
+            part = df.iloc[idx]
+            t0 = time.perf_counter()
+            outs.append(jurybox.judge(part, proto, model=backend, store=store))
+            t_reuse += time.perf_counter() - t0
+
+            # raw llama.cpp on the same suffix tokens, the prefix kept in the KV cache as jurybox keeps it
+            t0 = time.perf_counter()
+            if b == 0:
+                llm.n_tokens = 0
+                llm.eval(toks[0][:prefix])
+            for i in idx:
+                llm.n_tokens = prefix
+                llm.eval(toks[i][prefix:])
+                _ = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).argmax()
+            t_raw += time.perf_counter() - t0
+
+            # from scratch: the full prompt of one item per block, no reuse, until n_s items are done
+            k = min(len(idx), max(0, n_s - scratch_done), max(1, n_s // len(blocks) + 1))
+            t0 = time.perf_counter()
+            for i in idx[:k]:
+                llm.n_tokens = 0
+                llm.eval(toks[i])
+                _ = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).argmax()
+            t_scratch += time.perf_counter() - t0
+            scratch_done += k
+            # the KV cache now holds a full prompt that starts with the shared prefix: the next jurybox
+            # block and the next raw block both find the prefix cached, as in an uninterrupted run
+        out = pd.concat(outs)
         assert (out["verdict_status"] == "ok").all()
         calls_before = backend.calls
         t0 = time.perf_counter()
@@ -98,26 +135,7 @@ def main() -> None:
         t_warm = time.perf_counter() - t0
         warm_calls = backend.calls - calls_before
         assert out2["verdict"].tolist() == out["verdict"].tolist()
-
-    # raw llama.cpp on the same suffix tokens (prefix evaluated once, as jurybox does)
-    llm = backend.llm
-    llm.n_tokens = 0
-    t0 = time.perf_counter()
-    llm.eval(toks[0][:prefix])
-    for t in toks:
-        llm.n_tokens = prefix
-        llm.eval(t[prefix:])
-        _ = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).argmax()
-    t_raw = time.perf_counter() - t0
-
-    # from scratch: no prefix reuse, every full prompt evaluated
-    n_s = min(args.scratch, len(toks))
-    t0 = time.perf_counter()
-    for t in toks[:n_s]:
-        llm.n_tokens = 0
-        llm.eval(t)
-        _ = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).argmax()
-    t_scratch = time.perf_counter() - t0
+    n_s = scratch_done
 
     rate_reuse = args.items / t_reuse
     rate_scratch = n_s / t_scratch
