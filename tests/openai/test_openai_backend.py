@@ -119,6 +119,7 @@ def test_no_logprobs_falls_back_to_constrained_generation(proxy, tmp_path):
     b = OpenAIBackend(MODEL, proxy.url, concurrency=2)
     res = run_judge(items(2), "score", model=b, store=tmp_path / "s.sqlite")
     for v in res.verdicts:
+        assert v.status == "ok", v.error
         assert v.extra["method"] == "generate-parse"
         assert v.status == "ok" and v.label in {"1", "2", "3", "4", "5"}
     assert b.logprobs is False  # detected once, not asked again

@@ -516,7 +516,10 @@ class OpenAIBackend:
         try:
             data = await self.post(body)
         except _BadRequest as exc:
-            if self.structured == "auto" and "json_schema" in exc.body:
+            # Concurrent first requests may all be refused: each one that asked for json_schema
+            # retries with json_object, whichever of them switched the backend first.
+            sent = body["response_format"]["type"]
+            if sent == "json_schema" and self.structured != "json_schema" and "json_schema" in exc.body:
                 self.structured = "json_object"
                 body["response_format"] = self._response_format(schema)
                 return await self._complete(body)
