@@ -188,6 +188,9 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     except OSError as exc:
         raise JuryboxError(f"{p}: cannot write output: {exc.strerror}") from exc
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the output the user's usual permissions
     try:
         if fmt == "jsonl":
             with open(tmp, "w", encoding="utf-8") as f:

@@ -84,3 +84,14 @@ def test_csv_output_serialises_dicts(tmp_path):
     write_table(df, tmp_path / "o.csv")
     back = pd.read_csv(tmp_path / "o.csv")
     assert json.loads(back["verdict_probs"][0]) == {"x": 0.25}
+
+
+def test_output_file_gets_the_usual_permissions(tmp_path):
+    import os
+    import stat
+    umask = os.umask(0o022)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "o.jsonl")
+    finally:
+        os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "o.jsonl").stat().st_mode) == 0o644
