@@ -191,19 +191,7 @@ class EmbeddedBackend:
                     raw[o] = float(np.logaddexp.reduce(lsm[ids]))
                 method = "logprobs"
             else:
-                base = len(tokens)
-                for o, seqs in variants.items():
-                    lps = []
-                    for s in seqs:
-                        lp = float(lsm[s[0]])
-                        for j in range(1, len(s)):
-                            self.llm.n_tokens = base + j - 1
-                            self.llm.eval([s[j - 1]])
-                            self.evaluated_tokens += 1
-                            lp += float(self._last_logsoftmax()[s[j]])
-                        lps.append(lp)
-                    raw[o] = float(np.logaddexp.reduce(lps))
-                self.llm.n_tokens = base  # the prompt stays cached for the next call
+                raw = self._sequence_logprobs(len(tokens), lsm, variants)
                 method = "sequence-logprobs"
             norm, mass = normalise(raw)
             top = max(norm, key=lambda k: norm[k])
@@ -216,6 +204,38 @@ class EmbeddedBackend:
                 prompt_tokens=len(tokens),
                 completion_tokens=0,
             )
+
+    def _sequence_logprobs(self, base: int, lsm: np.ndarray, variants: dict[str, list[list[int]]]) -> dict[str, float]:
+        """log p(option) = logsumexp over its variants of the sum of its tokens' log-probabilities.
+
+        Each distinct token prefix is evaluated once (options such as " 1" .. " 5" that share a first
+        token " " cost one extra evaluation, not five); the KV cache follows the current prefix.
+        """
+        cache: dict[tuple[int, ...], np.ndarray] = {(): lsm}
+        kv_path: tuple[int, ...] = ()
+
+        def after(path: tuple[int, ...]) -> np.ndarray:
+            nonlocal kv_path
+            if path not in cache:
+                c = 0
+                while c < len(kv_path) and c < len(path) and kv_path[c] == path[c]:
+                    c += 1
+                c = min(c, len(path) - 1)  # evaluate at least the last token to get its logits
+                self.llm.n_tokens = base + c
+                self.llm.eval(list(path[c:]))
+                self.evaluated_tokens += len(path) - c
+                kv_path = path
+                cache[path] = self._last_logsoftmax()
+            return cache[path]
+
+        raw: dict[str, float] = {}
+        for o, seqs in variants.items():
+            lps = []
+            for seq in sorted(seqs):
+                lps.append(sum(float(after(tuple(seq[:j]))[seq[j]]) for j in range(len(seq))))
+            raw[o] = float(np.logaddexp.reduce(lps))
+        self.llm.n_tokens = base  # the prompt stays cached for the next call
+        return raw
 
     def generate(self, request: GenerateRequest) -> Generation:
         with self._lock:
