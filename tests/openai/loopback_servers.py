@@ -6,6 +6,7 @@ stop when the test is done. Nothing leaves the machine.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import hashlib
 import json
@@ -24,7 +25,7 @@ ITEM = re.compile(r"ITEM-(\d+)")
 FAULTS = ("429", "500", "timeout", "truncated", "drop")
 
 
-class _Loopback:
+class _Loopback(abc.ABC):
     """Run an aiohttp app on 127.0.0.1 in a background thread."""
 
     def __init__(self) -> None:
@@ -33,8 +34,9 @@ class _Loopback:
         self.port = 0
         self._runner: web.AppRunner | None = None
 
+    @abc.abstractmethod
     def app(self) -> web.Application:
-        raise NotImplementedError
+        """The aiohttp application this server runs (each loopback server defines its own)."""
 
     def start(self) -> _Loopback:
         self._thread.start()
@@ -62,8 +64,8 @@ class _Loopback:
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout=10)
 
-    async def on_stop(self) -> None:
-        pass
+    async def on_stop(self) -> None:  # noqa: B027  an optional hook: most servers have nothing to release
+        return None
 
 
 Plan = Callable[[int, dict[str, Any]], "str | None"]
