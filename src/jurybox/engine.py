@@ -11,8 +11,9 @@ import asyncio
 import hashlib
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from typing import Any, Protocol
 
 from jurybox.backends.base import Backend, execute
@@ -78,8 +79,8 @@ class RunStats:
 class _Progress:
     """A rich progress bar on a terminal; plain periodic lines (every 10% or 30 s) otherwise."""
 
-    def __init__(self, total: int, description: str, enabled: bool) -> None:
-        self.enabled = enabled and total > 0
+    def __init__(self, total: int, description: str, enabled: bool, growing: bool = False) -> None:
+        self.enabled = enabled and (total > 0 or growing)
         self._p: Any = None
         self._plain = self.enabled and not sys.stderr.isatty()
         self._total, self._done, self._desc = total, 0, description
@@ -111,6 +112,12 @@ class _Progress:
             self._p.start()
             self._task = self._p.add_task(description, total=total)
 
+    def grow(self, n: int) -> None:
+        """More tasks to do (a streamed run learns its total as it goes)."""
+        self._total += n
+        if self._p is not None and n:
+            self._p.update(self._task, total=self._total)
+
     def advance(self) -> None:
         if self._p is not None:
             self._p.advance(self._task)
@@ -137,7 +144,7 @@ def _too_long(task: Task, exc: PromptTooLong) -> InputError:
 
 
 def run_tasks(
-    tasks: Sequence[Task],
+    tasks: Iterable[Task],
     backend: Backend,
     store: Store,
     interpret: Interpret,
@@ -150,17 +157,30 @@ def run_tasks(
 
     Tasks whose call failed (:class:`BackendCallError`) get a verdict with status "error" in the
     returned mapping, are recorded in the store's failures table, and are retried by the next run.
+
+    With a concurrent backend (a server) and no executor the tasks are streamed: they are checked
+    against the store and sent in chunks as ``tasks`` yields them, so the first calls go out while
+    later prompts are still being rendered.
     """
     t0 = time.perf_counter()
-    unique: dict[str, Task] = {}
-    for t in tasks:
-        unique.setdefault(t.key, t)
-    done = store.get_many(list(unique))
-    todo = [t for k, t in unique.items() if k not in done]
-    stats = RunStats(n_tasks=len(unique), n_cached=len(done))
-    stats.run_id = store.start_run(description, len(unique), len(done))
-    results: dict[str, Verdict] = dict(done)
-    bar = _Progress(len(todo), description, progress)
+    stats = RunStats()
+    results: dict[str, Verdict] = {}
+    concurrent = (executor is None and getattr(backend, "aexecute", None) is not None
+                  and getattr(backend, "concurrency", 1) > 1)
+    if concurrent:
+        todo: list[Task] = []
+        stats.run_id = store.start_run(description, 0, 0)
+        bar = _Progress(0, description, progress, growing=True)
+    else:
+        unique: dict[str, Task] = {}
+        for t in tasks:
+            unique.setdefault(t.key, t)
+        done = store.get_many(list(unique))
+        results.update(done)
+        todo = [t for k, t in unique.items() if k not in done]
+        stats.n_tasks, stats.n_cached = len(unique), len(done)
+        stats.run_id = store.start_run(description, len(unique), len(done))
+        bar = _Progress(len(todo), description, progress)
 
     def finish(task: Task, result: BackendResult | None, latency: float, error: str | None) -> None:
         if error is not None:
@@ -180,12 +200,13 @@ def run_tasks(
         bar.advance()
 
     try:
-        if executor is not None and todo:
-            executor.run(todo, backend, finish, stats)
-            return results, stats
-        aexecute = getattr(backend, "aexecute", None)
-        if aexecute is not None and getattr(backend, "concurrency", 1) > 1 and todo:
-            asyncio.run(_run_async(todo, backend, finish, stats))
+        if concurrent:
+            # many verdicts a second: commit them in groups (see jurybox.store)
+            with store.group_commit():
+                asyncio.run(_run_streaming(tasks, backend, store, finish, stats, results, bar))
+        elif executor is not None and todo:
+            with store.group_commit():
+                executor.run(todo, backend, finish, stats)
         else:
             for task in todo:
                 s = time.perf_counter()
@@ -202,25 +223,58 @@ def run_tasks(
     finally:
         bar.close()
         stats.wall_s = time.perf_counter() - t0
-        store.finish_run(stats.run_id, stats.n_done, stats.n_failed)
+        store.finish_run(stats.run_id, stats.n_done, stats.n_failed, n_tasks=stats.n_tasks, n_cached=stats.n_cached)
     return results, stats
 
 
-async def _run_async(todo: Sequence[Task], backend: Any, finish: Callable[..., None], stats: RunStats) -> None:
-    """``backend.concurrency`` workers pull tasks in order: memory stays flat for millions of tasks."""
-    pending = iter(todo)
+def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
+    it = iter(tasks)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+async def _run_streaming(tasks: Iterable[Task], backend: Any, store: Store, finish: Finish, stats: RunStats,
+                         results: dict[str, Verdict], bar: _Progress) -> None:
+    """A producer checks tasks against the store chunk by chunk and queues the missing ones in input
+    order; ``backend.concurrency`` workers take them from the queue (bounded: memory stays flat)."""
+    n_workers = max(1, int(backend.concurrency))
+    queue: asyncio.Queue[Task | None] = asyncio.Queue(maxsize=2 * n_workers)
+    seen: set[str] = set()
     too_long: list[InputError] = []
 
-    async def worker() -> None:
-        for task in pending:  # a shared iterator: each task goes to exactly one worker
+    async def produce() -> None:
+        for chunk in _chunks(tasks, 64):
+            new = []
+            for t in chunk:
+                if t.key not in seen:
+                    seen.add(t.key)
+                    new.append(t)
+            done = store.get_many([t.key for t in new])
+            results.update(done)
+            stats.n_tasks += len(new)
+            stats.n_cached += len(done)
+            todo = [t for t in new if t.key not in done]
+            bar.grow(len(todo))
+            for t in todo:
+                if too_long:
+                    break
+                await queue.put(t)
             if too_long:
-                return
+                break
+            await asyncio.sleep(0)  # let the workers send what is queued before rendering more
+        for _ in range(n_workers):
+            await queue.put(None)
+
+    async def worker() -> None:
+        while (task := await queue.get()) is not None:
+            if too_long:
+                continue  # drain: the run stops at the first prompt that does not fit
             s = time.perf_counter()
             try:
                 result = await backend.aexecute(task.request)
             except PromptTooLong as exc:
                 too_long.append(_too_long(task, exc))
-                return
+                continue
             except BackendCallError as exc:
                 stats.model_calls += 1
                 finish(task, None, time.perf_counter() - s, str(exc))
@@ -228,10 +282,12 @@ async def _run_async(todo: Sequence[Task], backend: Any, finish: Callable[..., N
             stats.model_calls += 1
             finish(task, result, time.perf_counter() - s, None)
 
-    await asyncio.gather(*(worker() for _ in range(max(1, min(int(backend.concurrency), len(todo))))))
-    closer = getattr(backend, "aclose", None)
-    if closer is not None:
-        await closer()
+    try:
+        await asyncio.gather(produce(), *(worker() for _ in range(n_workers)))
+    finally:
+        closer = getattr(backend, "aclose", None)
+        if closer is not None:
+            await closer()
     if too_long:
         raise too_long[0]
 
@@ -249,17 +305,22 @@ class Judge:
             self.name = f"{self.protocol.name}:{self.protocol.template}@{self.backend.fingerprint()[:24]}"
 
 
-def build_tasks(judge: Judge, items: Sequence[Mapping[str, Any]]) -> tuple[list[Task], list[list[Task]]]:
-    """All tasks for a judge over the items, and each item's tasks (in variant order)."""
+def iter_tasks(judge: Judge, items: Iterable[Mapping[str, Any]], per_item: list[list[Task]]) -> Iterator[Task]:
+    """The tasks of a judge over the items, rendered as they are asked for; each item's tasks (in
+    variant order) are appended to ``per_item``."""
     fp = judge.backend.fingerprint()
     params = canonical_json(judge.protocol.params())
-    per_item: list[list[Task]] = []
-    flat: list[Task] = []
     for row, item in enumerate(items):
         ts = [Task(key=task_key(fp, params, req, variant), row=row, judge=judge.name, variant=variant, request=req)
               for variant, req in judge.protocol.requests(item)]
         per_item.append(ts)
-        flat.extend(ts)
+        yield from ts
+
+
+def build_tasks(judge: Judge, items: Sequence[Mapping[str, Any]]) -> tuple[list[Task], list[list[Task]]]:
+    """All tasks for a judge over the items, and each item's tasks (in variant order)."""
+    per_item: list[list[Task]] = []
+    flat = list(iter_tasks(judge, items, per_item))
     return flat, per_item
 
 
@@ -273,13 +334,13 @@ def evaluate(
     executor: Executor | None = None,
 ) -> tuple[list[Verdict], list[dict[str, Verdict]], RunStats]:
     """Judge every item: item-level verdicts, the per-variant verdicts of each item, and run stats."""
-    flat, per_item = build_tasks(judge, items)
+    per_item: list[list[Task]] = []
     protocol = judge.protocol
 
     def interpret(task: Task, result: BackendResult) -> Verdict:
         return protocol.interpret(task.variant, result)
 
-    by_key, stats = run_tasks(flat, judge.backend, store, interpret, description=description or judge.name,
+    by_key, stats = run_tasks(iter_tasks(judge, items, per_item), judge.backend, store, interpret, description=description or judge.name,
                               progress=progress, executor=executor)
     combined: list[Verdict] = []
     variants: list[dict[str, Verdict]] = []

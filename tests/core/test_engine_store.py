@@ -201,3 +201,49 @@ def test_async_backends_run_concurrently_and_each_task_once(tmp_path):
     assert b.calls == 40 and res.stats.model_calls == 40 and b.peak == 8
     assert [v.label for v in res.verdicts] == ["negative" if i % 3 == 0 else "positive" for i in range(40)]
     assert Store(tmp_path / "s.sqlite").count() == 40
+
+
+def _other_count(path) -> int:
+    with sqlite3.connect(str(path)) as c:
+        return int(c.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
+
+
+def test_group_commit_writes_once_and_in_the_background(tmp_path):
+    import time as _time
+
+    from jurybox.types import Verdict
+    b = ScriptedBackend(sentiment)
+    path = tmp_path / "s.sqlite"
+    st = Store(path)
+    j = Judge(Classify(labels=["positive", "negative"]), b)
+    tasks, _ = build_tasks(j, [{"text": f"good {i}"} for i in range(5)])
+    with st.group_commit(max_delay=3600, max_rows=4):  # only the row limit or the block's end commits
+        for t in tasks[:3]:
+            assert st.put(t, Verdict("positive"), "r1") is None
+        assert _other_count(path) == 0  # waiting in the group
+        st.put(tasks[0], Verdict("negative"), "r1")  # 4th row: the group is committed
+        assert _other_count(path) == 3
+        st.put(tasks[3], Verdict("positive"), "r1")
+    assert _other_count(path) == 4  # the block's end commits the rest
+    assert st.get_many([tasks[0].key])[tasks[0].key].label == "positive"  # first write wins
+    with st.group_commit(max_delay=0.02):
+        st.put(tasks[4], Verdict("negative"), "r1")
+        st.put_failure(tasks[4], "HTTP 500", "r1")
+        deadline = _time.monotonic() + 10
+        while _other_count(path) < 5 and _time.monotonic() < deadline:
+            _time.sleep(0.01)
+        assert _other_count(path) == 5  # committed by the background thread, inside the block
+    assert st.failures()[0]["error"] == "HTTP 500"
+
+
+def test_group_commit_raises_a_write_error(tmp_path):
+    from jurybox.types import Verdict
+    path = tmp_path / "s.sqlite"
+    st = Store(path)
+    tasks, _ = build_tasks(Judge(Classify(labels=["positive", "negative"]), ScriptedBackend(sentiment)),
+                           [{"text": "good"}])
+    with pytest.raises(StoreError, match="cannot write the verdict store"):
+        with st.group_commit(max_delay=3600):
+            st.put(tasks[0], Verdict("positive"), "r1")
+            with sqlite3.connect(str(path)) as c:
+                c.execute("DROP TABLE verdicts")
