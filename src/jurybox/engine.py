@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
-from jurybox.backends.base import Backend, execute
+from jurybox.backends.base import Backend, backend_label, execute
 from jurybox.errors import BackendCallError, InputError, PromptTooLong
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.store import Store
@@ -302,7 +302,7 @@ class Judge:
 
     def __post_init__(self) -> None:
         if not self.name:
-            self.name = f"{self.protocol.name}:{self.protocol.template}@{self.backend.fingerprint()[:24]}"
+            self.name = f"{self.protocol.name}:{self.protocol.template}@{backend_label(self.backend)}"
 
 
 def iter_tasks(judge: Judge, items: Iterable[Mapping[str, Any]], per_item: list[list[Task]]) -> Iterator[Task]:

@@ -198,7 +198,7 @@ def test_async_backends_run_concurrently_and_each_task_once(tmp_path):
     b = SlowAsync()
     df = pd.DataFrame({"text": [f"good {i}" if i % 3 else f"bad {i}" for i in range(40)]})
     res = jurybox.run_judge(df, "classify", labels=["positive", "negative"], model=b, store=tmp_path / "s.sqlite")
-    assert b.calls == 40 and res.stats.model_calls == 40 and b.peak == 8
+    assert (b.calls, res.stats.model_calls, b.peak) == (40, 40, 8)
     assert [v.label for v in res.verdicts] == ["negative" if i % 3 == 0 else "positive" for i in range(40)]
     assert Store(tmp_path / "s.sqlite").count() == 40
 

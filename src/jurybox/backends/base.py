@@ -34,6 +34,13 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def backend_label(backend: Backend) -> str:
+    """A short readable name for a backend in judge names and reports: its ``label`` (the model name,
+    such as ``qwen2.5-coder-1.5b`` or ``openai:gpt-4o-mini``) or the start of its fingerprint."""
+    label = getattr(backend, "label", None)
+    return str(label) if label else backend.fingerprint()[:24]
+
+
 def execute(backend: Backend, request: Request) -> BackendResult:
     """Dispatch a request to the matching backend primitive."""
     if isinstance(request, OptionsRequest):

@@ -97,6 +97,10 @@ class EmbeddedBackend:
         self.evaluated_tokens = 0
 
     # ------------------------------------------------------------------ identity and rendering
+    @property
+    def label(self) -> str:
+        return self.resolved.name
+
     def fingerprint(self) -> str:
         return f"gguf:{self.resolved.sha256}:ctx{self.n_ctx}:{'chat' if self.chat else 'plain'}"
 

@@ -296,6 +296,10 @@ class OpenAIBackend:
         self._init_runtime()
 
     # -- identity
+    @property
+    def label(self) -> str:
+        return f"openai:{self.model}"
+
     def fingerprint(self) -> str:
         fp = f"openai:{self.base_url}#{self.model}"
         if self.prefill != "user":

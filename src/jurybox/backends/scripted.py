@@ -42,6 +42,10 @@ class ScriptedBackend:
         self.calls = 0
         self.seen: list[str] = []
 
+    @property
+    def label(self) -> str:
+        return f"scripted:{self.identity}"
+
     def fingerprint(self) -> str:
         return f"scripted:{self.identity}"
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.backends.base import Backend
+from jurybox.backends.base import Backend, backend_label
 from jurybox.backends.registry import get_backend
 from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
@@ -170,7 +170,7 @@ def classify_judges(
                 descriptions=descriptions,
                 criteria=criteria,
             )
-            name = f"{t}@{m if isinstance(m, str) else backend.fingerprint()[:24]}"
+            name = f"{t}@{m if isinstance(m, str) else backend_label(backend)}"
             judges.append(Judge(proto, backend, name))
     return judges
 
