@@ -33,7 +33,9 @@ from jurybox.backends.registry import get_backend
 from jurybox.benchdata.llmbar import ADVERSARIAL, LLMBAR_SETS, PROCESSED, load_llmbar, load_llmbar_evaluator
 from jurybox.engine import Judge
 from jurybox.jury import majority_vote, order_metrics, qualify, run_jury, variant_label_matrix, weighted_vote
+from jurybox.jury._arrays import is_missing
 from jurybox.protocols import Pairwise
+from jurybox.stats import bootstrap_ci
 from jurybox.store import Store
 
 HERE = Path(__file__).resolve().parents[1]
@@ -134,8 +136,15 @@ def main() -> int:
                          "positional_agreement": float("nan")})
             return
         m = order_metrics(pair[0][mask], pair[1][mask], g[mask])
+        ab_, ba_, gg = pair[0][mask], pair[1][mask], g[mask]
+        # per item: share of the two orders judged right; both orders agree (unparsed never agrees)
+        right = np.array([((not is_missing(a) and a == x) + (not is_missing(b) and b == x)) / 2
+                          for a, b, x in zip(ab_, ba_, gg, strict=True)], dtype=float)
+        same = np.array([not is_missing(a) and a == b for a, b in zip(ab_, ba_, strict=True)], dtype=float)
+        acc_ci, pos_ci = (bootstrap_ci(np.mean, v, n_resamples=2000, seed=0) for v in (right, same))
         rows.append({"method": method, "items": subset, "n": m.n, "accuracy": m.accuracy,
-                     "positional_agreement": m.positional_agreement, "unparsed": m.n_missing})
+                     "positional_agreement": m.positional_agreement, "unparsed": m.n_missing,
+                     "accuracy_ci": (acc_ci.low, acc_ci.high), "positional_agreement_ci": (pos_ci.low, pos_ci.high)})
 
     sets = df["set"].to_numpy()
     in_rest = np.zeros(n, dtype=bool)
@@ -172,10 +181,14 @@ def main() -> int:
                          "positional_agreement": float(np.mean([f[1] for f in full]))})
     table = pd.DataFrame(rows)
     print()
-    print(f"{'method':52s} {'items':30s} {'n':>4s} {'acc %':>6s} {'pos.agr %':>9s}")
-    for r in table.itertuples():
-        print(f"{r.method:52s} {r.items:30s} {r.n:4d} {_pct(r.accuracy):>6s} {_pct(r.positional_agreement):>9s}")
-    print("\nn/a: no judge passed the qualification exam at that threshold.")
+    print(f"{'method':52s} {'items':30s} {'n':>4s} {'acc %':>6s} {'[95% CI]':>13s} {'pos.agr %':>9s} {'[95% CI]':>13s}")
+    for r in table.to_dict("records"):
+        cis = [f"[{_pct(c[0]).strip()}, {_pct(c[1]).strip()}]" if isinstance(c, tuple) else ""
+               for c in (r.get("accuracy_ci"), r.get("positional_agreement_ci"))]
+        print(f"{r['method']:52s} {r['items']:30s} {r['n']:4d} {_pct(r['accuracy']):>6s} {cis[0]:>13s} "
+              f"{_pct(r['positional_agreement']):>9s} {cis[1]:>13s}")
+    print("\n95% CI: percentile bootstrap over items (2,000 resamples) for jurybox's judges.")
+    print("n/a: no judge passed the qualification exam at that threshold.")
     print("n = items (for statistics.json rows: number of sets averaged). Gold agreement of the 140-item subset's "
           "published evaluators is recomputed from result.json; statistics.json rows are over the full sets.")
     return 0
