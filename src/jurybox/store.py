@@ -122,7 +122,9 @@ class Store:
         for i in range(0, len(keys), 500):
             chunk = list(keys[i:i + 500])
             q = f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(chunk))})"
-            for key, blob in self.conn.execute(q, chunk):
+            with self._lock:  # the connection may be committing a group in another thread
+                found = self.conn.execute(q, chunk).fetchall()
+            for key, blob in found:
                 out[key] = Verdict.from_dict(json.loads(blob))
         return out
 
@@ -137,14 +139,14 @@ class Store:
                json.dumps(verdict.to_dict(), ensure_ascii=False), task.request.json, verdict.latency_s,
                verdict.prompt_tokens, verdict.completion_tokens, time.time())
         if self._grouped:
-            self._defer(self._pending_verdicts, row)
+            self._defer("verdicts", row)
             return None
         return self._write(self._PUT, row).rowcount == 1
 
     def put_failure(self, task: Task, error: str, run_id: str) -> None:
         row = (task.key, run_id, task.judge, error, time.time())
         if self._grouped:
-            self._defer(self._pending_failures, row)
+            self._defer("failures", row)
             return
         self._write(self._PUT_FAILURE, row)
 
@@ -180,10 +182,10 @@ class Store:
             self._flush_locked()
         self._raise_flush_error()
 
-    def _defer(self, pending: list[tuple[Any, ...]], row: tuple[Any, ...]) -> None:
+    def _defer(self, table: str, row: tuple[Any, ...]) -> None:
         self._raise_flush_error()
-        with self._lock:
-            pending.append(row)
+        with self._lock:  # pick the list under the lock: a commit swaps in empty ones
+            (self._pending_verdicts if table == "verdicts" else self._pending_failures).append(row)
             if len(self._pending_verdicts) + len(self._pending_failures) >= self._max_rows:
                 self._flush_locked()
         self._raise_flush_error()
