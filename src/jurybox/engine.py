@@ -2,7 +2,9 @@
 
 Every capability goes through :func:`run_tasks`: it looks up each task key in the store, calls the
 backend only for the missing ones (in input order, so consecutive prompts share their prefix),
-commits each verdict as it completes, and shows progress (items/s, ETA).
+commits each verdict as it completes, and shows progress (items/s, ETA). Every model call goes
+through :func:`jurybox.backends.base.call` (or ``acall``), which times it and turns its result or
+failure into an :class:`~jurybox.backends.base.Outcome`.
 """
 
 from __future__ import annotations
@@ -16,8 +18,17 @@ from dataclasses import asdict, dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
-from jurybox.backends.base import Backend, backend_label, execute
-from jurybox.errors import BackendCallError, InputError, PromptTooLong
+from jurybox.backends.base import (
+    AsyncBackend,
+    Backend,
+    Outcome,
+    acall,
+    backend_label,
+    call,
+    concurrency,
+    is_concurrent,
+)
+from jurybox.errors import InputError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.store import Store
 from jurybox.types import BackendResult, Request, Task, Verdict, canonical_json
@@ -139,8 +150,77 @@ class _Progress:
             self._p.stop()
 
 
-def _too_long(task: Task, exc: PromptTooLong) -> InputError:
-    return InputError(str(exc), row=task.row + 1)
+class _Run:
+    """The bookkeeping of one :func:`run_tasks` call: which tasks are new, the verdicts by key, the
+    statistics, the progress bar and the store's run record."""
+
+    def __init__(self, store: Store, interpret: Interpret, description: str) -> None:
+        self.store = store
+        self.interpret = interpret
+        self.description = description
+        self.stats = RunStats()
+        self.results: dict[str, Verdict] = {}
+        self.seen: set[str] = set()
+        self.bar: _Progress | None = None
+        self.t0 = time.perf_counter()
+
+    def new(self, tasks: Iterable[Task]) -> list[Task]:
+        """The tasks not seen before in this run and not in the store, in input order (the stored
+        ones' verdicts go to ``results``)."""
+        fresh: list[Task] = []
+        for t in tasks:
+            if t.key not in self.seen:
+                self.seen.add(t.key)
+                fresh.append(t)
+        done = self.store.get_many([t.key for t in fresh])
+        self.results.update(done)
+        self.stats.n_tasks += len(fresh)
+        self.stats.n_cached += len(done)
+        return [t for t in fresh if t.key not in done]
+
+    def start(self, progress: bool, total: int, growing: bool = False) -> None:
+        self.stats.run_id = self.store.start_run(self.description, self.stats.n_tasks, self.stats.n_cached)
+        self.bar = _Progress(total, self.description, progress, growing=growing)
+
+    def end(self) -> tuple[dict[str, Verdict], RunStats]:
+        if self.bar is not None:
+            self.bar.close()
+        st = self.stats
+        st.wall_s = time.perf_counter() - self.t0
+        self.store.finish_run(st.run_id, st.n_done, st.n_failed, n_tasks=st.n_tasks, n_cached=st.n_cached)
+        return self.results, st
+
+    def finish(self, task: Task, result: BackendResult | None, latency: float, error: str | None) -> None:
+        """The :data:`Finish` of this run: store the verdict (or the failure) and advance the bar."""
+        st = self.stats
+        if error is not None:
+            v = Verdict(label=None, status="error", error=error, latency_s=latency)
+            self.store.put_failure(task, error, st.run_id)
+            st.n_failed += 1
+            st.failures.append({"key": task.key, "row": task.row + 1, "judge": task.judge, "error": error})
+        else:
+            assert result is not None
+            v = self.interpret(task, result)
+            v.latency_s = latency
+            st.prompt_tokens += v.prompt_tokens
+            st.completion_tokens += v.completion_tokens
+            self.store.put(task, v, st.run_id)
+            st.n_done += 1
+        self.results[task.key] = v
+        assert self.bar is not None
+        self.bar.advance()
+
+    def record(self, task: Task, outcome: Outcome) -> None:
+        """Count a model call and finish its task; a prompt that does not fit stops the run."""
+        if outcome.too_long is not None:
+            raise too_long_error(task, outcome)
+        self.stats.model_calls += 1
+        self.finish(task, outcome.result, outcome.latency_s, outcome.error)
+
+
+def too_long_error(task: Task, outcome: Outcome) -> InputError:
+    """The error that stops a run at a prompt longer than the context window, naming its row."""
+    return InputError(str(outcome.too_long), row=task.row + 1)
 
 
 def run_tasks(
@@ -158,73 +238,58 @@ def run_tasks(
     Tasks whose call failed (:class:`BackendCallError`) get a verdict with status "error" in the
     returned mapping, are recorded in the store's failures table, and are retried by the next run.
 
-    With a concurrent backend (a server) and no executor the tasks are streamed: they are checked
-    against the store and sent in chunks as ``tasks`` yields them, so the first calls go out while
-    later prompts are still being rendered.
+    Three ways to run, each over :func:`jurybox.backends.base.call` / ``acall``: an ``executor``
+    gets every missing task at once (:func:`_run_with_executor`); a concurrent backend (a server) is
+    streamed to (:func:`_run_streaming`: tasks are checked against the store and sent in chunks as
+    ``tasks`` yields them, so the first calls go out while later prompts are still being rendered);
+    anything else is called task by task in input order (:func:`_run_serial`).
     """
-    t0 = time.perf_counter()
-    stats = RunStats()
-    results: dict[str, Verdict] = {}
-    concurrent = (executor is None and getattr(backend, "aexecute", None) is not None
-                  and getattr(backend, "concurrency", 1) > 1)
-    if concurrent:
-        todo: list[Task] = []
-        stats.run_id = store.start_run(description, 0, 0)
-        bar = _Progress(0, description, progress, growing=True)
-    else:
-        unique: dict[str, Task] = {}
-        for t in tasks:
-            unique.setdefault(t.key, t)
-        done = store.get_many(list(unique))
-        results.update(done)
-        todo = [t for k, t in unique.items() if k not in done]
-        stats.n_tasks, stats.n_cached = len(unique), len(done)
-        stats.run_id = store.start_run(description, len(unique), len(done))
-        bar = _Progress(len(todo), description, progress)
+    run = _Run(store, interpret, description)
+    if executor is not None:
+        return _run_with_executor(run, tasks, backend, executor, progress)
+    if is_concurrent(backend):
+        return _run_streaming(run, tasks, backend, progress)
+    return _run_serial(run, tasks, backend, progress)
 
-    def finish(task: Task, result: BackendResult | None, latency: float, error: str | None) -> None:
-        if error is not None:
-            v = Verdict(label=None, status="error", error=error, latency_s=latency)
-            store.put_failure(task, error, stats.run_id)
-            stats.n_failed += 1
-            stats.failures.append({"key": task.key, "row": task.row + 1, "judge": task.judge, "error": error})
-        else:
-            assert result is not None
-            v = interpret(task, result)
-            v.latency_s = latency
-            stats.prompt_tokens += v.prompt_tokens
-            stats.completion_tokens += v.completion_tokens
-            store.put(task, v, stats.run_id)
-            stats.n_done += 1
-        results[task.key] = v
-        bar.advance()
 
+def _run_serial(run: _Run, tasks: Iterable[Task], backend: Backend, progress: bool) -> tuple[dict[str, Verdict], RunStats]:
+    """One call at a time in input order (consecutive prompts share their prefix in the KV cache);
+    each verdict is committed as it completes."""
+    todo = run.new(tasks)
+    run.start(progress, len(todo))
     try:
-        if concurrent:
-            # many verdicts a second: commit them in groups (see jurybox.store)
-            with store.group_commit():
-                asyncio.run(_run_streaming(tasks, backend, store, finish, stats, results, bar))
-        elif executor is not None and todo:
-            with store.group_commit():
-                executor.run(todo, backend, finish, stats)
-        else:
-            for task in todo:
-                s = time.perf_counter()
-                try:
-                    result = execute(backend, task.request)
-                except PromptTooLong as exc:
-                    raise _too_long(task, exc) from exc
-                except BackendCallError as exc:
-                    stats.model_calls += 1
-                    finish(task, None, time.perf_counter() - s, str(exc))
-                    continue
-                stats.model_calls += 1
-                finish(task, result, time.perf_counter() - s, None)
+        for task in todo:
+            run.record(task, call(backend, task.request))
     finally:
-        bar.close()
-        stats.wall_s = time.perf_counter() - t0
-        store.finish_run(stats.run_id, stats.n_done, stats.n_failed, n_tasks=stats.n_tasks, n_cached=stats.n_cached)
-    return results, stats
+        run.end()
+    return run.results, run.stats
+
+
+def _run_with_executor(run: _Run, tasks: Iterable[Task], backend: Backend, executor: Executor,
+                      progress: bool) -> tuple[dict[str, Verdict], RunStats]:
+    """The missing tasks handed to ``executor`` at once; its verdicts are committed in groups."""
+    todo = run.new(tasks)
+    run.start(progress, len(todo))
+    try:
+        if todo:
+            with run.store.group_commit():
+                executor.run(todo, backend, run.finish, run.stats)
+    finally:
+        run.end()
+    return run.results, run.stats
+
+
+def _run_streaming(run: _Run, tasks: Iterable[Task], backend: AsyncBackend,
+                  progress: bool) -> tuple[dict[str, Verdict], RunStats]:
+    """``backend.concurrency`` calls at once while later tasks are still being rendered; many
+    verdicts a second, so they are committed in groups (see :mod:`jurybox.store`)."""
+    run.start(progress, 0, growing=True)
+    try:
+        with run.store.group_commit():
+            asyncio.run(_stream(run, tasks, backend))
+    finally:
+        run.end()
+    return run.results, run.stats
 
 
 def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
@@ -233,27 +298,18 @@ def _chunks(tasks: Iterable[Task], size: int) -> Iterator[list[Task]]:
         yield chunk
 
 
-async def _run_streaming(tasks: Iterable[Task], backend: Any, store: Store, finish: Finish, stats: RunStats,
-                         results: dict[str, Verdict], bar: _Progress) -> None:
+async def _stream(run: _Run, tasks: Iterable[Task], backend: AsyncBackend) -> None:
     """A producer checks tasks against the store chunk by chunk and queues the missing ones in input
     order; ``backend.concurrency`` workers take them from the queue (bounded: memory stays flat)."""
-    n_workers = max(1, int(backend.concurrency))
+    n_workers = concurrency(backend)
     queue: asyncio.Queue[Task | None] = asyncio.Queue(maxsize=2 * n_workers)
-    seen: set[str] = set()
     too_long: list[InputError] = []
+    assert run.bar is not None
+    bar = run.bar
 
     async def produce() -> None:
         for chunk in _chunks(tasks, 64):
-            new = []
-            for t in chunk:
-                if t.key not in seen:
-                    seen.add(t.key)
-                    new.append(t)
-            done = store.get_many([t.key for t in new])
-            results.update(done)
-            stats.n_tasks += len(new)
-            stats.n_cached += len(done)
-            todo = [t for t in new if t.key not in done]
+            todo = run.new(chunk)
             bar.grow(len(todo))
             for t in todo:
                 if too_long:
@@ -269,25 +325,16 @@ async def _run_streaming(tasks: Iterable[Task], backend: Any, store: Store, fini
         while (task := await queue.get()) is not None:
             if too_long:
                 continue  # drain: the run stops at the first prompt that does not fit
-            s = time.perf_counter()
-            try:
-                result = await backend.aexecute(task.request)
-            except PromptTooLong as exc:
-                too_long.append(_too_long(task, exc))
+            outcome = await acall(backend, task.request)
+            if outcome.too_long is not None:
+                too_long.append(too_long_error(task, outcome))
                 continue
-            except BackendCallError as exc:
-                stats.model_calls += 1
-                finish(task, None, time.perf_counter() - s, str(exc))
-                continue
-            stats.model_calls += 1
-            finish(task, result, time.perf_counter() - s, None)
+            run.record(task, outcome)
 
     try:
         await asyncio.gather(produce(), *(worker() for _ in range(n_workers)))
     finally:
-        closer = getattr(backend, "aclose", None)
-        if closer is not None:
-            await closer()
+        await backend.aclose()
     if too_long:
         raise too_long[0]
 

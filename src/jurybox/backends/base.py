@@ -10,14 +10,24 @@ A backend answers two kinds of request (see :mod:`jurybox.types`):
 ``fingerprint`` identifies everything about the model that can change an answer (for a local
 GGUF file its sha256; for a server its URL and model name) and is part of every task key.
 
-Backends that talk to servers may also implement the ``async`` variants ``aexecute`` and set
-``concurrency`` > 1; the engine then runs tasks concurrently.
+A backend that talks to a server is an :class:`AsyncBackend`: it also has ``aexecute`` (a
+coroutine answering either kind of request), ``aclose`` (closes the HTTP session of the running
+event loop) and ``concurrency`` (how many calls it takes at once). With ``concurrency`` > 1 the
+engine streams tasks to it that many at a time (:func:`is_concurrent`).
+
+Every model call the engine or an executor makes goes through :func:`call` or :func:`acall`: they
+time the call and turn its result, a :class:`~jurybox.errors.BackendCallError` (recorded as a
+failure, retried next run) or a :class:`~jurybox.errors.PromptTooLong` (stops the run) into an
+:class:`Outcome`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import time
+from dataclasses import dataclass
+from typing import Protocol, TypeGuard, runtime_checkable
 
+from jurybox.errors import BackendCallError, PromptTooLong
 from jurybox.types import BackendResult, GenerateRequest, Generation, OptionScores, OptionsRequest, Request
 
 
@@ -34,6 +44,27 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class AsyncBackend(Backend, Protocol):
+    """A backend that answers concurrently (a server): ``concurrency`` calls of ``aexecute`` at once."""
+
+    concurrency: int
+
+    async def aexecute(self, request: Request) -> BackendResult: ...
+
+    async def aclose(self) -> None: ...
+
+
+def concurrency(backend: Backend) -> int:
+    """How many calls ``backend`` takes at once (1 unless it is an :class:`AsyncBackend`)."""
+    return max(1, int(backend.concurrency)) if isinstance(backend, AsyncBackend) else 1
+
+
+def is_concurrent(backend: Backend) -> TypeGuard[AsyncBackend]:
+    """Whether calls to ``backend`` should run concurrently (an async backend with concurrency > 1)."""
+    return isinstance(backend, AsyncBackend) and concurrency(backend) > 1
+
+
 def backend_label(backend: Backend) -> str:
     """A short readable name for a backend in judge names and reports: its ``label`` (the model name,
     such as ``qwen2.5-coder-1.5b`` or ``openai:gpt-4o-mini``) or the start of its fingerprint."""
@@ -46,6 +77,42 @@ def execute(backend: Backend, request: Request) -> BackendResult:
     if isinstance(request, OptionsRequest):
         return backend.option_logprobs(request)
     return backend.generate(request)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One timed model call: its ``result``, or the ``error`` of a failed call (a
+    :class:`BackendCallError` message), or ``too_long``, the message of a prompt that does not fit
+    the context window. Plain data, so it travels between processes (Ray)."""
+
+    result: BackendResult | None
+    latency_s: float
+    error: str | None = None
+    too_long: str | None = None
+
+
+def call(backend: Backend, request: Request) -> Outcome:
+    """Call ``backend`` for ``request`` and time it."""
+    s = time.perf_counter()
+    try:
+        result = execute(backend, request)
+    except BackendCallError as exc:
+        return Outcome(None, time.perf_counter() - s, error=str(exc))
+    except PromptTooLong as exc:
+        return Outcome(None, time.perf_counter() - s, too_long=str(exc))
+    return Outcome(result, time.perf_counter() - s)
+
+
+async def acall(backend: AsyncBackend, request: Request) -> Outcome:
+    """:func:`call` for an async backend, in the running event loop."""
+    s = time.perf_counter()
+    try:
+        result = await backend.aexecute(request)
+    except BackendCallError as exc:
+        return Outcome(None, time.perf_counter() - s, error=str(exc))
+    except PromptTooLong as exc:
+        return Outcome(None, time.perf_counter() - s, too_long=str(exc))
+    return Outcome(result, time.perf_counter() - s)
 
 
 def normalise(raw: dict[str, float]) -> tuple[dict[str, float], float]:

@@ -9,9 +9,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from jurybox.backends.base import normalise
-from jurybox.errors import BackendCallError
-from jurybox.types import GenerateRequest, Generation, OptionScores, OptionsRequest, Prompt
+from jurybox.backends.base import execute, normalise
+from jurybox.errors import BackendCallError, JuryboxError
+from jurybox.types import (
+    BackendResult,
+    GenerateRequest,
+    Generation,
+    OptionScores,
+    OptionsRequest,
+    Prompt,
+    Request,
+)
 
 
 def prompt_text(prompt: Prompt) -> str:
@@ -22,6 +30,9 @@ class ScriptedBackend:
     """``options(text, options) -> {option: probability}``; ``generate(text) -> str``.
 
     ``fail(text) -> str | None`` makes a call fail with that message (a BackendCallError).
+    ``concurrency`` > 1 makes the engine stream tasks to it as to a server (``aexecute`` answers
+    in the event loop). ``get_backend("scripted")`` or ``"scripted:IDENTITY"`` gives one with the
+    default answers (uniform option probabilities, empty generations).
     """
 
     name = "scripted"
@@ -34,7 +45,12 @@ class ScriptedBackend:
         *,
         fail: Callable[[str], str | None] | None = None,
         identity: str = "scripted-v1",
+        concurrency: int | None = None,
     ) -> None:
+        if concurrency is not None:  # else the class's (a subclass may set its own)
+            if concurrency < 1:
+                raise JuryboxError(f"concurrency must be >= 1, got {concurrency}")
+            self.concurrency = int(concurrency)
         self._options = options or (lambda text, opts: {o: 1.0 / len(opts) for o in opts})
         self._generate = generate or (lambda text: "")
         self._fail = fail
@@ -71,6 +87,12 @@ class ScriptedBackend:
         self._check(text)
         out = self._generate(text)
         return Generation(out, prompt_tokens=len(text.split()), completion_tokens=len(out.split()))
+
+    async def aexecute(self, request: Request) -> BackendResult:
+        return execute(self, request)
+
+    async def aclose(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
