@@ -12,8 +12,8 @@ import pandas as pd
 from jurybox.backends.base import Backend
 from jurybox.backends.registry import get_backend
 from jurybox.engine import Executor, Judge, RunStats, evaluate
-from jurybox.errors import InputError
-from jurybox.items import extract_items, output_names, parse_field_map, read_table
+from jurybox.errors import InputError, PromptTooLong, redact
+from jurybox.items import check_columns, extract_items, output_names, parse_field_map, read_table
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import make_protocol
 from jurybox.store import Store
@@ -32,10 +32,30 @@ class JudgeResult:
     columns: dict[str, str] = field(default_factory=dict)
 
 
-def load(data: pd.DataFrame | str | os.PathLike[str]) -> tuple[pd.DataFrame, str | None]:
+def load(data: pd.DataFrame | str | os.PathLike[str], encoding: str | None = None) -> tuple[pd.DataFrame, str | None]:
     if isinstance(data, pd.DataFrame):
+        check_columns(data.columns, None)
         return data.reset_index(drop=True), None
-    return read_table(data), str(data)
+    return read_table(data, encoding=encoding), str(data)
+
+
+def _locate(exc: InputError, items: Sequence[Mapping[str, Any]], source: str | None,
+            field_map: Mapping[str, str]) -> InputError:
+    """An engine error that names only the row (a prompt longer than the context window), with the
+    file added and, for a prompt too long, the item's longest field named."""
+    row = exc.row
+    cause = exc.__cause__
+    too_long = isinstance(cause, PromptTooLong) or "context window" in str(exc)
+    message = str(cause) if isinstance(cause, PromptTooLong) else str(exc).removeprefix(f"row {row}: ")
+    field = exc.field
+    if too_long and field is None:
+        item = items[row - 1] if row is not None and 0 < row <= len(items) else {}
+        sizes = {k: len(str(v)) for k, v in item.items() if v is not None}
+        if sizes:
+            longest = max(sizes, key=lambda k: sizes[k])
+            field = field_map.get(longest, longest)  # the user's column name
+            message += f" (its longest field, '{field}', has {sizes[longest]} characters)"
+    return InputError(message, file=source, row=row, field=field)
 
 
 def human_labels(df: pd.DataFrame, column: str, protocol: JudgeProtocol, source: str | None) -> list[str | None]:
@@ -63,19 +83,29 @@ def run_judge(
     progress: bool = False,
     name: str = "",
     executor: Executor | None = None,
+    encoding: str | None = None,
     **protocol_params: Any,
 ) -> JudgeResult:
-    """Judge a dataset and return everything the run produced (see :func:`judge` for the table only)."""
-    df, source = load(data)
+    """Judge a dataset and return everything the run produced (see :func:`judge` for the table only).
+
+    ``encoding`` is the text encoding of a CSV/TSV/JSONL file (default UTF-8, byte-order mark allowed)."""
+    df, source = load(data, encoding)
     proto = make_protocol(protocol, **protocol_params)
-    items = extract_items(df, proto.required, proto.optional, parse_field_map(fields), source=source)
+    field_map = parse_field_map(fields)
+    items = extract_items(df, proto.required, proto.optional, field_map, source=source)
     labels = human_labels(df, human, proto, source) if human else None
     own_store = not isinstance(store, Store)
     st = store if isinstance(store, Store) else Store(store)  # opened first: a bad store fails before a model loads
     try:
         backend = get_backend(model)
-        verdicts, variants, stats = evaluate(Judge(proto, backend, name), items, st, progress=progress,
-                                             description=f"{proto.name} ({len(items)} items)", executor=executor)
+        try:
+            verdicts, variants, stats = evaluate(Judge(proto, backend, name), items, st, progress=progress,
+                                                 description=f"{proto.name} ({len(items)} items)",
+                                                 executor=executor)
+        except InputError as exc:
+            if exc.file is None and exc.row is not None:
+                raise _locate(exc, items, source, field_map) from exc
+            raise
     finally:
         if own_store:
             st.close()
@@ -86,7 +116,7 @@ def run_judge(
     out[names["verdict_score"]] = [v.score for v in verdicts]
     out[names["verdict_status"]] = [v.status for v in verdicts]
     out[names["verdict_raw"]] = [v.raw for v in verdicts]
-    out[names["verdict_error"]] = [v.error for v in verdicts]
+    out[names["verdict_error"]] = [redact(v.error) if v.error else v.error for v in verdicts]
     return JudgeResult(out, verdicts, variants, stats, labels, names)
 
 
@@ -98,6 +128,7 @@ def judge(
     store: Store | str | os.PathLike[str] | None = None,
     fields: Sequence[str] | Mapping[str, str] | None = None,
     progress: bool = False,
+    encoding: str | None = None,
     **protocol_params: Any,
 ) -> pd.DataFrame:
     """Judge every row of ``data`` and return it with the judge's columns added.
@@ -114,6 +145,7 @@ def judge(
     ("ok"/"unparsed"/"error"), ``verdict_raw`` and ``verdict_error`` (prefixed ``jurybox_`` when
     your data already has such a column). ``result.attrs["jurybox"]`` holds the run statistics.
     """
-    res = run_judge(data, protocol, model=model, store=store, fields=fields, progress=progress, **protocol_params)
+    res = run_judge(data, protocol, model=model, store=store, fields=fields, progress=progress, encoding=encoding,
+                    **protocol_params)
     res.table.attrs["jurybox"] = res.stats.to_dict()
     return res.table

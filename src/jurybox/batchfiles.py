@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 
 import pandas as pd
 
+from jurybox.atomic import atomic_write
 from jurybox.backends.base import Backend
 from jurybox.engine import Finish, Judge, RunStats, build_tasks
 from jurybox.errors import InputError, JuryboxError
@@ -42,16 +42,9 @@ def _openai(backend: Backend) -> Any:
 
 
 def _atomic_write(path: Path, lines: Iterable[str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for line in lines:
-                f.write(line + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        for line in lines:
+            f.write(line + "\n")
 
 
 def batch_lines(tasks: Sequence[Task], backend: Backend) -> list[str]:

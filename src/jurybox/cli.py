@@ -38,27 +38,44 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: user errors become one line on stderr and exit status 2 (gates: 1)."""
+    """Entry point: user errors become one line on stderr and exit status 2 (gates and runs with
+    failed tasks: 1).
+
+    Usage errors (an unknown option, a missing argument, a value of the wrong type) are Typer's own
+    exceptions (Typer vendors Click; jurybox does not import Click): the same one line, exit 2.
+    """
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except JuryboxError as exc:
-        print(f"jurybox: error: {exc}" if exc.exit_code == 2 else f"jurybox: {exc}", file=sys.stderr)
+        print(f"jurybox: error: {_one_line(str(exc))}" if exc.exit_code == 2 else f"jurybox: {_one_line(str(exc))}",
+              file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("jurybox: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
-            print(f"jurybox: error: {exc.format_message()}", file=sys.stderr)
+    except typer.Abort:
+        print("jurybox: aborted", file=sys.stderr)
+        sys.exit(1)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument, bad value
+        if type(exc).__name__ == "NoArgsIsHelpError":  # no arguments: the help text is the answer
+            text = exc.format_message()  # empty when Typer has printed it already (rich)
+            if text.strip():
+                print(text, file=sys.stderr)
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        print(f"jurybox: error: {_one_line(exc.format_message())}{hint}", file=sys.stderr)
+        sys.exit(2)
+    # outside standalone mode Typer returns the code of a typer.Exit (or 130 for Ctrl-C) instead of exiting
+    if isinstance(rc, int) and not isinstance(rc, bool) and rc:
+        if rc == 130:
+            print("jurybox: interrupted", file=sys.stderr)
+        sys.exit(rc)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,19 @@ it on one line and exits with status 2. Anything else is a bug and keeps its tra
 
 from __future__ import annotations
 
+import os
+import re
+
 
 class JuryboxError(Exception):
-    """A problem the user can fix (bad input, missing model, unwritable store...)."""
+    """A problem the user can fix (bad input, missing model, unwritable store...).
+
+    Its message never carries a secret: see :func:`redact`."""
 
     exit_code = 2
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
 class InputError(JuryboxError):
@@ -69,5 +77,55 @@ class BackendCallError(Exception):
     """A model call failed for a reason outside the item (network, server error, timeout).
 
     The engine records it in the store's ``failures`` table with this message and goes on; the
-    task has no verdict, so the next run retries it.
+    task has no verdict, so the next run retries it. Secrets in the message are masked (a server
+    may echo the request's ``Authorization`` header in its error body).
     """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+
+
+class TasksFailed(JuryboxError):
+    """A run finished, but some tasks failed (exit status 1: the output is written, the failed
+    tasks have no verdict and are retried by the next run)."""
+
+    exit_code = 1
+
+
+# -- secrets: never stored, written or printed -------------------------------------------------
+
+_SECRETS: set[str] = set()
+_SECRET_ENV = re.compile(r"(API_?KEY|TOKEN|SECRET|PASSWORD)$", re.IGNORECASE)
+_PATTERNS = (
+    # "Authorization: Bearer abc", "authorization=abc", '"Authorization": "Bearer abc"'
+    (re.compile(r"""(?i)(["']?(?:proxy-)?authorization["']?\s*[:=]\s*["']?)(?:(?:bearer|basic|token)\s+)?[^\s"',;}]+"""),
+     r"\1***"),
+    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{4,}"), r"\1 ***"),
+    (re.compile(r"(?i)([\"']?(?:x-)?api[-_]?key[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]+"), r"\1***"),
+    (re.compile(r"\b(sk|pk|rk)-[A-Za-z0-9_-]{8,}"), r"\1-***"),
+    (re.compile(r"(?i)\b(https?://)[^/\s:@]+:[^/\s@]+@"), r"\1***@"),  # credentials in a URL
+)
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret (such as the API key a backend sends) so :func:`redact` masks it."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    """``text`` with secrets masked as ``***``: registered secrets, the values of environment
+    variables named like ``*_API_KEY``/``*_TOKEN``/``*_SECRET``, bearer tokens, ``Authorization``
+    and ``api-key`` header values, ``sk-...`` keys and passwords in URLs."""
+    if not text:
+        return text
+    secrets = set(_SECRETS)
+    for name, value in os.environ.items():
+        if len(value) >= 8 and _SECRET_ENV.search(name):
+            secrets.add(value)
+    for s in sorted(secrets, key=len, reverse=True):  # longest first: a key containing another
+        if s in text:
+            text = text.replace(s, "***")
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text

@@ -7,10 +7,11 @@ cannot collide with the user's (see :func:`output_names`).
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import math
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+from jurybox.atomic import atomic_path, check_writable
 from jurybox.errors import InputError, JuryboxError
 
 READ_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
@@ -31,9 +33,66 @@ def _format(path: Path) -> str:
     return fmt
 
 
-def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a dataset file into a DataFrame (all values kept as read; JSONL keeps nested values)."""
+def check_encoding(encoding: str | None) -> str:
+    """The codec to read text files with: ``None`` and UTF-8 mean UTF-8 with an optional byte-order
+    mark (which Excel and some editors write at the start of CSV and JSONL files alike)."""
+    if encoding is None:
+        return "utf-8-sig"
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        raise JuryboxError(f"--encoding: unknown encoding {encoding!r} (for example utf-8, latin-1, cp1252)") from None
+    return "utf-8-sig" if name == "utf-8" else name
+
+
+def _decode_error(p: Path, encoding: str, exc: UnicodeDecodeError) -> InputError:
+    """Where a file stops being valid ``encoding``: the file, the line and the column, and what to pass."""
+    data = p.read_bytes()
+    try:
+        data.decode(encoding)
+        pos, byte = exc.start, exc.object[exc.start:exc.start + 1]
+    except UnicodeDecodeError as full:
+        pos, byte = full.start, data[full.start:full.start + 1]
+    line = data.count(b"\n", 0, pos) + 1
+    col = pos - (data.rfind(b"\n", 0, pos) + 1) + 1
+    shown = "UTF-8" if encoding == "utf-8-sig" else encoding
+    return InputError(f"line {line}, column {col}: byte 0x{byte.hex()} is not valid {shown}; pass the file's "
+                      "encoding with --encoding (API: encoding=), for example --encoding latin-1 or cp1252",
+                      file=str(p))
+
+
+def _no_duplicate_keys(lineno: int, p: Path) -> Any:
+    def hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in obj:
+                raise InputError(f"line {lineno}: duplicate key '{k}' in a JSON object", file=str(p), field=k)
+            obj[k] = v
+        return obj
+    return hook
+
+
+def check_columns(columns: Sequence[Any], source: str | None) -> None:
+    """Refuse duplicated column names: they would be judged and written under a renamed column."""
+    seen: set[str] = set()
+    for c in map(str, columns):
+        if c in seen:
+            raise InputError(f"column '{c}' appears more than once in the header; rename one of them",
+                             file=source, field=c)
+        seen.add(c)
+
+
+def _csv_header(p: Path, sep: str, encoding: str) -> list[str]:
+    with open(p, encoding=encoding, newline="") as f:
+        return next(csv.reader(f, delimiter=sep), [])
+
+
+def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> pd.DataFrame:
+    """Read a dataset file into a DataFrame (all values kept as read; JSONL keeps nested values).
+
+    Text files are UTF-8 (a byte-order mark is accepted) unless ``encoding`` says otherwise."""
     p = Path(path)
+    enc = check_encoding(encoding)
     if not p.exists():
         raise InputError("file not found", file=str(p))
     if p.is_dir():
@@ -41,29 +100,18 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     fmt = _format(p)
     if p.stat().st_size == 0:
         raise InputError("file is empty", file=str(p))
-    if fmt == "jsonl":
-        rows: list[dict[str, Any]] = []
-        with open(p, encoding="utf-8") as f:
-            for lineno, line in enumerate(f, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    obj = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise InputError(f"line {lineno}: malformed JSON ({exc.msg} at column {exc.colno})",
-                                     file=str(p)) from exc
-                if not isinstance(obj, dict):
-                    raise InputError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}", file=str(p))
-                rows.append(obj)
-        if not rows:
-            raise InputError("file has no rows", file=str(p))
-        return pd.DataFrame.from_records(rows)
     try:
+        if fmt == "jsonl":
+            return _read_jsonl(p, enc)
         if fmt in ("csv", "tsv"):
-            df = pd.read_csv(p, sep="," if fmt == "csv" else "\t", dtype=str, keep_default_na=False,
-                             na_values=[""])
+            sep = "," if fmt == "csv" else "\t"
+            check_columns(_csv_header(p, sep, enc), str(p))  # pandas would rename a repeat to 'text.1'
+            df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
         else:
             df = pd.read_parquet(p)
+            check_columns(df.columns, str(p))
+    except UnicodeDecodeError as exc:
+        raise _decode_error(p, enc, exc) from None
     except pd.errors.EmptyDataError as exc:
         raise InputError("file is empty", file=str(p)) from exc
     except (pd.errors.ParserError, ValueError, OSError) as exc:
@@ -71,6 +119,26 @@ def read_table(path: str | os.PathLike[str]) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError("file has a header but no rows", file=str(p))
     return df
+
+
+def _read_jsonl(p: Path, encoding: str) -> pd.DataFrame:
+    rows: list[dict[str, Any]] = []
+    with open(p, encoding=encoding) as f:
+        for lineno, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line, object_pairs_hook=_no_duplicate_keys(lineno, p))
+            except json.JSONDecodeError as exc:
+                hint = " (the line starts with a byte-order mark)" if line.startswith("\ufeff") else ""
+                raise InputError(f"line {lineno}: malformed JSON ({exc.msg} at column {exc.colno}){hint}",
+                                 file=str(p)) from exc
+            if not isinstance(obj, dict):
+                raise InputError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}", file=str(p))
+            rows.append(obj)
+    if not rows:
+        raise InputError("file has no rows", file=str(p))
+    return pd.DataFrame.from_records(rows)
 
 
 def parse_field_map(specs: Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
@@ -176,44 +244,45 @@ def output_names(existing: Sequence[str], base: Sequence[str] = JUDGE_COLUMNS) -
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write atomically (temporary file in the same directory, then rename): never half-written."""
+    """Write atomically (temporary file in the same directory, then rename): never half-written.
+
+    A new file gets the user's umask permissions; an existing file keeps its mode."""
     p = Path(path)
     fmt = READ_FORMATS.get(p.suffix.lower())
     if fmt is None:
         raise JuryboxError(f"{p}: unsupported output type '{p.suffix}' (use .jsonl, .csv, .tsv or .parquet)")
-    parent = p.parent if str(p.parent) else Path(".")
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=parent)
+        with atomic_path(p) as tmp:
+            if fmt == "jsonl":
+                with open(tmp, "w", encoding="utf-8") as f:
+                    for rec in df.to_dict(orient="records"):
+                        f.write(json.dumps(_jsonable(rec), ensure_ascii=False) + "\n")
+            elif fmt in ("csv", "tsv"):
+                flat = df.copy()
+                for c in flat.columns:
+                    if flat[c].map(lambda v: isinstance(v, dict | list)).any():
+                        flat[c] = flat[c].map(lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict | list) else v)
+                flat.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t")
+            else:
+                flat = df.copy()
+                for c in flat.columns:
+                    if flat[c].map(lambda v: isinstance(v, dict)).any():
+                        flat[c] = flat[c].map(lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict) else v)
+                flat.to_parquet(tmp, index=False)
     except OSError as exc:
-        raise JuryboxError(f"{p}: cannot write output: {exc.strerror}") from exc
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the output the user's usual permissions
-    try:
-        if fmt == "jsonl":
-            with open(tmp, "w", encoding="utf-8") as f:
-                for rec in df.to_dict(orient="records"):
-                    f.write(json.dumps(_jsonable(rec), ensure_ascii=False) + "\n")
-        elif fmt in ("csv", "tsv"):
-            flat = df.copy()
-            for c in flat.columns:
-                if flat[c].map(lambda v: isinstance(v, dict | list)).any():
-                    flat[c] = flat[c].map(lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict | list) else v)
-            flat.to_csv(tmp, index=False, sep="," if fmt == "csv" else "\t")
-        else:
-            flat = df.copy()
-            for c in flat.columns:
-                if flat[c].map(lambda v: isinstance(v, dict)).any():
-                    flat[c] = flat[c].map(lambda v: json.dumps(_jsonable(v)) if isinstance(v, dict) else v)
-            flat.to_parquet(tmp, index=False)
-        os.replace(tmp, p)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        raise JuryboxError(f"{p}: cannot write output: {exc.strerror or exc}") from exc
     return p
+
+
+def check_output(path: str | os.PathLike[str]) -> None:
+    """Raise a one-line error now if ``path`` has an unknown type or cannot be written (before any
+    model call, so a long run does not end in an unwritable output)."""
+    p = Path(path)
+    if READ_FORMATS.get(p.suffix.lower()) is None:
+        raise JuryboxError(f"{p}: unsupported output type '{p.suffix}' (use .jsonl, .csv, .tsv or .parquet)")
+    why = check_writable(p)
+    if why is not None:
+        raise JuryboxError(f"{p}: cannot write output: {why}")
 
 
 def _jsonable(v: Any) -> Any:

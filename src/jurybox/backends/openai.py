@@ -48,7 +48,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from jurybox.backends.base import normalise
-from jurybox.errors import BackendCallError, JuryboxError
+from jurybox.errors import BackendCallError, JuryboxError, redact, register_secret
 from jurybox.types import (
     BackendResult,
     GenerateRequest,
@@ -341,6 +341,7 @@ class OpenAIBackend:
         headers = {"Content-Type": "application/json"}
         key = os.environ.get(self.api_key_env)
         if key:
+            register_secret(key)  # masked in every error text (a server may echo the header back)
             headers["Authorization"] = f"Bearer {key}"
         return headers
 
@@ -379,7 +380,8 @@ class OpenAIBackend:
                 raw = await resp.read()
                 status = resp.status
                 if status >= 400:
-                    text = raw[:300].decode("utf-8", "replace").strip().replace("\n", " ")
+                    # masked before it is cut: a cut could leave part of a key that no longer matches
+                    text = redact(raw[:4096].decode("utf-8", "replace"))[:300].strip().replace("\n", " ")
                     if status in (401, 403):
                         raise BackendConfigError(
                             f"{self.base_url} refused the API key (HTTP {status}); set ${self.api_key_env}")
@@ -397,7 +399,7 @@ class OpenAIBackend:
         except aiohttp.ClientPayloadError as exc:
             raise _Retryable(f"truncated response ({type(exc).__name__})") from exc
         except aiohttp.ClientError as exc:
-            raise _Retryable(f"connection error ({type(exc).__name__}: {exc})"[:200]) from exc
+            raise _Retryable(redact(f"connection error ({type(exc).__name__}: {exc})")[:200]) from exc
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from jurybox.atomic import atomic_write
 from jurybox.errors import JuryboxError
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     """Write to a temporary file in the same folder, then rename (nothing half-written)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as f:
+        json.dump(data, f, indent=2, default=str)
 
 
 def audit_command(

@@ -88,7 +88,9 @@ def import_command(**kw: Any) -> None:
     print(f"{s.n_tasks} tasks: {s.n_cached} already in the store, {s.n_done} imported, {s.n_failed} failed "
           f"(recorded; a rerun or a new batch retries them)")
     if s.n_failed:
-        print(f"first failure: {s.failures[0]['error']}", file=sys.stderr)
+        from jurybox.errors import redact
+
+        print(f"first failure: {redact(str(s.failures[0]['error']))}", file=sys.stderr)
 
 
 def cost_command(

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import numpy as np
 import typer
 from typer.core import TyperGroup
@@ -22,7 +21,7 @@ from jurybox.errors import InputError, JuryboxError
 class _FindByDefault(TyperGroup):
     """``jurybox errors DATASET ...`` means ``jurybox errors find DATASET ...``."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # a typer (vendored click) Context
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["find", *args]
         return super().parse_args(ctx, args)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from jurybox.atomic import atomic_write
 from jurybox.errors import InputError
 
 QRELS_COLUMNS = ["query_id", "doc_id", "relevance"]
@@ -75,15 +75,8 @@ def read_run(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def _atomic_write(path: str | os.PathLike[str], text: str) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, mkdir=False) as fh:
+        fh.write(text)
 
 
 def write_qrels(qrels: pd.DataFrame, path: str | os.PathLike[str]) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from jurybox.atomic import atomic_write
 from jurybox.errors import JuryboxError
 from jurybox.jury._arrays import is_missing
 
@@ -64,14 +64,7 @@ def preference_pairs(items: Sequence[Mapping[str, Any]], winners: Sequence[Any],
 def write_preference_pairs(pairs: PreferencePairs, path: str | os.PathLike[str]) -> Path:
     """Write the pairs as JSONL (atomically: temporary file, then rename)."""
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out.name + ".", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            for p in pairs.pairs:
-                f.write(json.dumps(p, ensure_ascii=False) + "\n")
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(out) as f:
+        for p in pairs.pairs:
+            f.write(json.dumps(p, ensure_ascii=False) + "\n")
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import traceback
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -17,11 +18,61 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from jurybox.errors import InputError, JuryboxError
 from jurybox.types import BackendResult, Generation, Message, OptionScores, Prompt, Request, Verdict
 
 PROMPTS = Path(str(resources.files("jurybox").joinpath("prompts")))
+
+
+def _environment() -> ImmutableSandboxedEnvironment:
+    # Templates are shared (jury configs, prompt libraries): they render in Jinja's sandbox, as
+    # the models' chat templates do, so a template can read its variables but not reach Python
+    # internals (``__class__``, ``__globals__``, ``os``...) or change the objects it is given.
+    return ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+                                         autoescape=False)
+
+
+_ENV = _environment()
+
+
+def compile_template(text: str, source: str = "<string>") -> jinja2.Template:
+    """Compile prompt-template text in the sandbox; ``source`` (a path) names it in errors."""
+    try:
+        code = _ENV.compile(text, name=source, filename=source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise JuryboxError(f"prompt template {source}, line {exc.lineno}: {exc.message}") from exc
+    return _ENV.template_class.from_code(_ENV, code, _ENV.make_globals(None))
+
+
+def _template_line(exc: BaseException, source: str) -> int | None:
+    """The template line where rendering failed, from the frames Jinja rewrites to the template."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename == source:
+            line = frame.lineno
+    return line
+
+
+def render_template(template: jinja2.Template, **context: Any) -> str:
+    """Render a compiled template; any failure inside the template (an unsafe attribute, an
+    undefined variable, a type error) is one line naming the template file and line."""
+    source = template.filename or "<string>"
+    try:
+        return template.render(**context)
+    except Exception as exc:
+        line = _template_line(exc, source)
+        if line is None and not isinstance(exc, jinja2.TemplateError):
+            raise  # not the template's doing: a bug, keep the traceback
+        where = f"prompt template {source}" + (f", line {line}" if line is not None else "")
+        if isinstance(exc, SecurityError):
+            msg = f"not allowed in a prompt template ({exc})"
+        elif isinstance(exc, jinja2.TemplateError):
+            msg = exc.message or type(exc).__name__
+        else:
+            msg = f"{type(exc).__name__}: {exc}"
+        raise JuryboxError(f"{where}: {msg}".replace("\n", " ")) from None
 
 
 @lru_cache(maxsize=64)
@@ -33,12 +84,11 @@ def _load_template(protocol: str, template: str) -> tuple[str, jinja2.Template]:
     if not path.is_file():
         available = ", ".join(sorted(p.stem for p in (PROMPTS / protocol).glob("*.j2")))
         raise JuryboxError(f"prompt template '{template}' not found for protocol {protocol} (available: {available})")
-    text = path.read_text(encoding="utf-8")
-    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False)
     try:
-        return text, env.from_string(text)
-    except jinja2.TemplateSyntaxError as exc:
-        raise JuryboxError(f"prompt template {path}, line {exc.lineno}: {exc.message}") from exc
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JuryboxError(f"prompt template {path}: cannot read it ({exc})") from exc
+    return text, compile_template(text, str(path))
 
 
 def template_variants(protocol: str) -> list[str]:
@@ -84,10 +134,7 @@ class JudgeProtocol(ABC):
 
     # -- prompts
     def render(self, **context: Any) -> str:
-        try:
-            return self._template.render(criteria=self.criteria, **context).strip()
-        except jinja2.UndefinedError as exc:
-            raise JuryboxError(f"prompt template '{self.template}' for {self.name}: {exc.message}") from exc
+        return render_template(self._template, criteria=self.criteria, **context).strip()
 
     def prompt(self, text: str) -> Prompt:
         return Prompt(messages=(Message("user", text),), prefill=self.prefill)
