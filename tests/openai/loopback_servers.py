@@ -214,7 +214,9 @@ def free_port() -> int:
 
 
 def start_llama_server(model: str = "gemma-3-270m", n_ctx: int = 2048, timeout: float = 180.0):
-    """Start ``python -m llama_cpp.server`` on loopback with a small model; (process, base URL).
+    """Start ``python -m jurybox.serve`` on loopback with a small model; (process, base URL).
+
+    ``jurybox.serve`` is llama-cpp-python's server with jurybox's AMX-safe model loading.
 
     Skips the calling test when llama-cpp-python's server extra or the model package is missing.
     """
@@ -227,20 +229,25 @@ def start_llama_server(model: str = "gemma-3-270m", n_ctx: int = 2048, timeout: 
 
     import pytest
 
+    def missing(reason: str) -> None:  # CI installs the dev extras: an absence there is a failure
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set)", pytrace=False)
+        pytest.skip(reason)
+
     for mod in ("llama_cpp", "uvicorn", "sse_starlette", "starlette_context"):
         if importlib.util.find_spec(mod) is None:
-            pytest.skip(f"llama-cpp-python[server] is not installed ({mod} missing)")
+            missing(f"llama-cpp-python[server] is not installed ({mod} missing)")
     from jurybox.errors import ModelError
     from jurybox.models import resolve
 
     try:
         path = resolve(model).path
     except ModelError as exc:
-        pytest.skip(f"model {model} is not available: {exc}")
+        missing(f"model {model} is not available: {exc}")
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="llama-server-", suffix=".log", delete=False)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(path), "--model_alias", model,
+        [sys.executable, "-m", "jurybox.serve", "--model", str(path), "--model_alias", model,
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", "2",
          "--verbose", "False"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})

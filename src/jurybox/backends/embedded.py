@@ -18,12 +18,12 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from jurybox.backends.base import normalise
+from jurybox.backends.llama_params import model_params_override
 from jurybox.errors import ModelError, PromptTooLong
 from jurybox.models import ResolvedModel, resolve
 from jurybox.types import GenerateRequest, Generation, OptionScores, OptionsRequest, Prompt
@@ -51,6 +51,20 @@ def _silence_llama_logs() -> None:
     llama_cpp.llama_log_set(_discard, ctypes.c_void_p(0))
 
 
+def default_threads() -> int:
+    """``$JURYBOX_THREADS`` when set (a positive integer), else one thread per core."""
+    raw = os.environ.get("JURYBOX_THREADS", "").strip()
+    if raw:
+        try:
+            n = int(raw)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise ModelError(f"$JURYBOX_THREADS must be a positive integer, got {raw!r}")
+        return n
+    return os.cpu_count() or 2
+
+
 class EmbeddedBackend:
     """llama.cpp in-process. One instance owns one model context; calls are serialised."""
 
@@ -73,16 +87,19 @@ class EmbeddedBackend:
         except ImportError as exc:  # pragma: no cover - install problem
             raise ModelError("llama-cpp-python is not installed: pip install 'llama-cpp-python==0.3.36'") from exc
         self.n_ctx = n_ctx or self.resolved.n_ctx
+        self.n_threads = n_threads or default_threads()
         _silence_llama_logs()
         try:
-            self.llm = Llama(
-                model_path=str(self.resolved.path),
-                n_ctx=self.n_ctx,
-                n_threads=n_threads or int(os.environ.get("JURYBOX_THREADS", 0)) or os.cpu_count() or 2,
-                n_batch=n_batch,
-                logits_all=False,
-                verbose=False,
-            )
+            with model_params_override() as self.extra_bufts:
+                self.llm = Llama(
+                    model_path=str(self.resolved.path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,  # prompt evaluation; llama.cpp's default is every core
+                    n_batch=n_batch,
+                    logits_all=False,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model file {self.resolved.path}: {exc}") from exc
         self.prefix_reuse = prefix_reuse
@@ -273,11 +290,3 @@ class EmbeddedBackend:
         if llm is not None:
             llm.close()
 
-
-def tokens_common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
