@@ -140,3 +140,31 @@ def test_qrels_agree_with_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert code == 0 and "1.000" in out
     code, _, err = _run(["qrels-agree", str(tmp_path / "human.txt"), str(tmp_path / "missing.txt")], capsys)
     assert code == 2 and "missing.txt" in err
+
+
+def test_agree_reads_jurybox_status_column_when_the_data_had_its_own(tmp_path: Path, capsys) -> None:
+    """The user's data already has verdict/verdict_status: jurybox writes jurybox_verdict_status, and
+    agree must filter on that one (the user's column says "final" everywhere, never "ok")."""
+    import jurybox
+    from jurybox.backends.scripted import ScriptedBackend
+
+    def options(text: str, opts: tuple[str, ...]) -> dict[str, float]:
+        return {"positive": 0.9, "negative": 0.1} if "good" in text else {"positive": 0.1, "negative": 0.9}
+
+    texts = ["good film", "bad film", "good plot", "bad plot", "lost one", "good end"]
+    df = pd.DataFrame({"review": texts, "gold": ["positive", "negative", "positive", "positive", "negative", "positive"],
+                       "verdict": "editor", "verdict_status": "final"})
+    out = jurybox.judge(df, protocol="classify", labels=["positive", "negative"], fields={"text": "review"},
+                        model=ScriptedBackend(options, fail=lambda t: "timed out" if "lost" in t else None), store=str(tmp_path / "s.sqlite"))
+    assert {"jurybox_verdict", "jurybox_verdict_status"} <= set(out.columns)
+    assert (out["jurybox_verdict_status"] != "ok").sum() == 1
+    path = tmp_path / "v.jsonl"
+    out.to_json(path, orient="records", lines=True)
+    code, stdout, err = _run(["agree", str(path), "--human", "gold", "--json"], capsys)
+    assert code == 0, err
+    rep = json.loads(stdout)["(all)"]
+    assert rep["n_items"] == 6 and rep["n_missing_judge"] == 1  # only the failed row is missing
+    assert rep["statistics"]["accuracy"]["estimate"] == pytest.approx(4 / 5)  # "bad plot" is wrong
+    code, stdout, _ = _run(["agree", str(path), "--human", "gold", "--json", "--verdict-field", "jurybox_verdict"],
+                           capsys)
+    assert code == 0 and json.loads(stdout)["(all)"]["n_missing_judge"] == 1

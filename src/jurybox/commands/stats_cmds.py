@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from jurybox.errors import GateFailure, InputError, JuryboxError
-from jurybox.items import read_table
+from jurybox.items import JUDGE_COLUMNS, read_table
 
 ALL = "(all)"
 
@@ -41,18 +41,38 @@ def _normalise(human: pd.Series, judge: pd.Series) -> tuple[np.ndarray, np.ndarr
     return _text(human), _text(judge)
 
 
+def verdict_columns(columns: Any, verdict_field: str | None) -> tuple[str, str | None]:
+    """The verdict column and its status column in a table written by ``jurybox judge``.
+
+    ``jurybox judge`` names its columns ``verdict``, ``verdict_status``... or, when the user's data
+    already had one of those names, ``jurybox_verdict``, ``jurybox_verdict_status``... (see
+    :func:`jurybox.items.output_names`). Without ``verdict_field`` the last complete set is used
+    (the one jurybox added); a given ``verdict_field`` X has its status in ``X_status`` when present.
+    """
+    cols = set(map(str, columns))
+    if verdict_field is None:
+        prefixes = ["", "jurybox_", *(f"jurybox{n}_" for n in range(2, 10))]
+        complete = [p for p in prefixes if {p + c for c in JUDGE_COLUMNS} <= cols]
+        partial = [p for p in prefixes if p + "verdict" in cols]
+        chosen = complete[-1] if complete else (partial[-1] if partial else "")
+        verdict_field = chosen + "verdict"
+    status = verdict_field + "_status"
+    return verdict_field, status if status in cols else None
+
+
 def _load_pairs(
-    verdicts: Path, human: str, human_field: str | None, key: list[str] | None, verdict_field: str
-) -> tuple[pd.DataFrame, str]:
-    """The verdict table with a ``__human__`` column; returns it and a note on the human source."""
+    verdicts: Path, human: str, human_field: str | None, key: list[str] | None, verdict_field: str | None
+) -> tuple[pd.DataFrame, str, str]:
+    """The verdict table with a ``__human__`` column, a note on the human source, the verdict column."""
     df = read_table(verdicts)
+    verdict_field, _ = verdict_columns(df.columns, verdict_field)
     if verdict_field not in df.columns:
         raise InputError(
             f"no '{verdict_field}' column (is this a file written by 'jurybox judge'?)", file=str(verdicts)
         )
     if human in df.columns and human_field is None:
         df["__human__"] = df[human]
-        return df, f"column '{human}'"
+        return df, f"column '{human}'", verdict_field
     path = Path(human)
     if not path.is_file():
         raise JuryboxError(
@@ -79,13 +99,15 @@ def _load_pairs(
         left[tmp] = _text(left[col])
         right[tmp] = _text(right[col])
     merged = left.merge(right.drop(columns=key), on=join, how="left", validate="many_to_one")
-    return merged.drop(columns=join), f"{path}:{human_field}"
+    return merged.drop(columns=join), f"{path}:{human_field}", verdict_field
 
 
 def _judge_column(df: pd.DataFrame, verdict_field: str) -> pd.Series:
+    """The judge's labels, missing where its status column says the answer was not read."""
     judge = df[verdict_field].copy()
-    if "verdict_status" in df.columns:
-        judge = judge.where(df["verdict_status"].fillna("ok") == "ok")
+    _, status = verdict_columns(df.columns, verdict_field)
+    if status is not None:
+        judge = judge.where(df[status].fillna("ok") == "ok")
     return judge
 
 
@@ -130,6 +152,7 @@ def _print_reports(reports: dict[str, Any], source: str, console: Console) -> No
         )
 
 
+VERDICT_HELP = "The judge's column (default: the verdict columns jurybox added, e.g. jurybox_verdict)."
 HUMAN_HELP = (
     "A column of VERDICTS holding the human label, or a file of human labels (then --human-field, --key)."
 )
@@ -151,14 +174,14 @@ def agree(
     cluster: Annotated[
         str | None, typer.Option("--cluster", help="Resample clusters (e.g. query id), not items.")
     ] = None,
-    verdict_field: Annotated[str, typer.Option("--verdict-field")] = "verdict",
+    verdict_field: Annotated[str | None, typer.Option("--verdict-field", help=VERDICT_HELP)] = None,
     resamples: Annotated[int, typer.Option("--resamples", help="Bootstrap resamples.")] = 1000,
     confidence: Annotated[float, typer.Option("--confidence")] = 0.95,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Agreement of a judge with human labels, with bootstrap confidence intervals."""
-    df, source = _load_pairs(verdicts, human, human_field, key, verdict_field)
+    df, source, verdict_field = _load_pairs(verdicts, human, human_field, key, verdict_field)
     reports = _reports(
         df, verdict_field, by, cluster, level=level, n_resamples=resamples, confidence=confidence, seed=seed
     )
@@ -185,7 +208,7 @@ def gate(
     lower_bound: Annotated[
         bool, typer.Option("--lower-bound", help="Compare the interval's lower bound, not the estimate.")
     ] = False,
-    verdict_field: Annotated[str, typer.Option("--verdict-field")] = "verdict",
+    verdict_field: Annotated[str | None, typer.Option("--verdict-field", help=VERDICT_HELP)] = None,
     resamples: Annotated[int, typer.Option("--resamples")] = 1000,
     seed: Annotated[int, typer.Option("--seed")] = 0,
 ) -> None:
@@ -199,7 +222,7 @@ def gate(
     bars = {k: v for k, v in bars.items() if v is not None}
     if not bars:
         raise JuryboxError("give at least one bar: --min-kappa, --min-accuracy, --min-alpha or --min-ac1")
-    df, _ = _load_pairs(verdicts, human, human_field, key, verdict_field)
+    df, _, verdict_field = _load_pairs(verdicts, human, human_field, key, verdict_field)
     report = _reports(df, verdict_field, None, None, level=level, n_resamples=resamples, seed=seed)[ALL]
     failed, passed = [], []
     for stat, bar in bars.items():
