@@ -101,7 +101,8 @@ def test_tick_pass_rate_best_of_n_and_unreadable_checklist(tmp_path: Path):
         run = run_tick(cands, be, st)
         calls = be.calls
         assert calls == 2 + 3 * 2  # one checklist per distinct instruction, one call per question
-        assert run.pass_rate[:3].tolist() == [0.0, 0.5, 1.0]
+        assert run.pass_rate[:3] == pytest.approx([0.1, 0.5, 0.9])  # mean P(YES)
+        assert run.hard_pass_rate[:3].tolist() == [0.0, 0.5, 1.0]
         assert np.isnan(run.pass_rate[3]) and run.verdicts[3].status == "unparsed" and run.questions[3] is None
         from jurybox.jury import best_by_pass_rate
 

@@ -3,7 +3,8 @@
 :func:`run_tick` generates each distinct instruction's checklist once (``checklist_writer``), then
 asks every question about every response (``checklist``); both steps are ordinary engine runs, so
 their verdicts are stored and reused. An item whose checklist could not be read gets an unparsed
-verdict (no questions, no pass rate). :func:`best_by_pass_rate` is STICK's Best-of-N selection.
+verdict (no questions, no pass rate). The pass rate is soft (mean P(YES), see
+:mod:`jurybox.protocols.checklist`); :func:`best_by_pass_rate` is STICK's Best-of-N selection.
 """
 
 from __future__ import annotations
@@ -33,7 +34,13 @@ class TickRun:
 
     @property
     def pass_rate(self) -> np.ndarray:
+        """Soft pass rate per item: mean P(YES) over its answered questions (NaN when unreadable)."""
         return np.array([v.score if v.status == "ok" and v.score is not None else np.nan for v in self.verdicts])
+
+    @property
+    def hard_pass_rate(self) -> np.ndarray:
+        """TICK's hard pass rate: the share of questions whose most probable answer is YES."""
+        return np.array([v.extra["hard_pass_rate"] if v.status == "ok" else np.nan for v in self.verdicts])
 
 
 def run_tick(items: Sequence[Mapping[str, Any]], backend: Backend, store: Store, *,

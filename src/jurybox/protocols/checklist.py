@@ -7,9 +7,16 @@ Two protocols, both run through the engine:
   ``max_questions`` questions); an answer that is not such a list is unparsed.
 * ``checklist``: for an item with ``instruction``, ``response`` and ``questions``, ask each question
   about the response (one task per question, variant ``q0``, ``q1``...; option log-probabilities of
-  "YES"/"NO"). The item verdict's ``score`` is the pass rate = (questions answered YES) / (questions
-  answered); ``extra["soft_pass_rate"]`` is the mean probability of YES. Unreadable answers are left
-  out and counted in ``extra["n_unparsed"]``; if no question was answered the verdict is unparsed.
+  "YES"/"NO"). The item verdict's ``score`` is the soft pass rate: the mean over answered questions
+  of P(YES) from the judge's option distribution; ``label`` is ``"k/n"`` with k the questions whose
+  most probable answer is YES, and ``extra["hard_pass_rate"]`` = k/n is TICK's original hard rate.
+  Unreadable answers are left out and counted in ``extra["n_unparsed"]``; if no question was
+  answered the verdict is unparsed.
+
+Why soft: a small judge answers YES to almost every question (qwen2.5-coder-1.5b gave a good haiku
+and an off-topic sentence the same hard rate, 3/3), yet its P(YES) still separates them (0.92 vs
+0.57 on the test in tests/jury/test_e2e.py). Averaging probabilities keeps that information, as
+reading option probabilities does for every other protocol here.
 
 Best-of-N by pass rate: :func:`jurybox.jury.selection.best_of_n` on the pass rates.
 """
@@ -102,7 +109,9 @@ class Checklist(JudgeProtocol):
                            completion_tokens=tokens[1])
         n_yes = sum(v.label == "YES" for v in ok)
         soft = [v.score for v in ok if v.score is not None]
+        extra["hard_pass_rate"] = n_yes / len(ok)
         extra["soft_pass_rate"] = sum(soft) / len(soft) if soft else None
-        return Verdict(label=f"{n_yes}/{len(ok)}", score=n_yes / len(ok), extra=extra,
+        score = extra["soft_pass_rate"] if soft else extra["hard_pass_rate"]
+        return Verdict(label=f"{n_yes}/{len(ok)}", score=score, extra=extra,
                        raw=" | ".join(f"{k}:{v.raw}" for k, v in verdicts.items()),
                        prompt_tokens=tokens[0], completion_tokens=tokens[1])
