@@ -20,7 +20,12 @@ from jurybox.labelerrors import (
 )
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "cleanlab_label_errors"
-pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"published label-error data not found at {DATA}")
+
+
+@pytest.fixture(autouse=True)
+def _published_data(shared_data):
+    """Skips (fails in CI) when ../shared/data is absent."""
+
 
 CASES = {"20news": (93, 82, None), "imdb": (1310, 725, "imdb_test_set_index_to_filename.json")}
 
