@@ -151,3 +151,15 @@ def test_calibrated_threshold_fixes_a_lenient_judge():
     assert list(cal.apply([0.9, None, 0.1])[[0, 2]]) == [1.0, 0.0]
     with pytest.raises(JuryboxError):
         calibrate_threshold([0.5, 0.6], [2, 3])
+
+
+def test_repeat_seeds_differ_across_items_and_repeats_and_are_stable():
+    """Seeds 0..K-1 for every item made item i's repeat k and item j's repeat k share a random stream."""
+    proto = Repeated(Pairwise(), k=4, temperature=1.0)
+    items = [{"instruction": f"task {i}", "response_a": "a", "response_b": "b"} for i in range(3)]
+    flat, _ = build_tasks(Judge(proto, ScriptedBackend()), items)
+    seeds = [t.request.seed for t in flat]
+    assert len(seeds) == 3 * 2 * 4 and len(set(seeds)) == len(seeds)
+    assert all(isinstance(s, int) and 0 <= s < 2**31 for s in seeds)
+    again, _ = build_tasks(Judge(proto, ScriptedBackend()), items)
+    assert [t.request.seed for t in again] == seeds and [t.key for t in again] == [t.key for t in flat]

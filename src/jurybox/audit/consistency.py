@@ -11,12 +11,17 @@ For templates, wording flip rate = 1 - P(agree); ``any_flip`` = share of items w
 not all equal. Level: nominal.
 
 Repeats are real model calls: :class:`Repeated` wraps a protocol so that every option request
-becomes K generation requests at ``temperature`` with seeds 0..K-1 (variants ``"<variant>#<k>"``).
-Each is a task with its own key, so repeats are stored and an audit rerun makes no calls.
+becomes K generation requests at ``temperature`` (variants ``"<variant>#<k>"``). Repeat k's sampling
+seed is derived from the prompt and k (:func:`repeat_seed`), so the repeats of different items are
+independent draws (with seeds 0..K-1 for every item, item i's repeat k and item j's repeat k would
+share one random stream) and a rerun reproduces them exactly. Each repeat is a task with its own
+key, so repeats are stored and an audit rerun makes no calls.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -27,7 +32,13 @@ from jurybox.audit._common import ResultMixin, Row, as_object, interval, is_miss
 from jurybox.errors import JuryboxError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.stats import Interval
-from jurybox.types import BackendResult, GenerateRequest, OptionsRequest, Request, Verdict
+from jurybox.types import BackendResult, GenerateRequest, OptionsRequest, Prompt, Request, Verdict
+
+
+def repeat_seed(prompt: Prompt, variant: str, k: int) -> int:
+    """A sampling seed in [0, 2**31) from the prompt's content, its variant and the repeat number."""
+    text = json.dumps([prompt.to_dict(), variant, k], sort_keys=True, ensure_ascii=False)
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:4], "big") & 0x7FFFFFFF
 
 
 def _matrix(labels: Any) -> np.ndarray:
@@ -128,7 +139,7 @@ def internal_consistency(labels: Any, *, temperature: float, n_resamples: int = 
 
 
 class Repeated(JudgeProtocol):
-    """Ask ``inner``'s questions ``k`` times by sampling at ``temperature`` (seeds 0..k-1).
+    """Ask ``inner``'s questions ``k`` times by sampling at ``temperature`` (seeds: :func:`repeat_seed`).
 
     Each option request becomes a generation request of at most ``max_tokens`` tokens; the answer
     is read by the inner protocol's text path (an answer matching no option stays unparsed).
@@ -164,7 +175,8 @@ class Repeated(JudgeProtocol):
                 raise JuryboxError("repeats need a protocol that asks option questions")
             for r in range(self.k):
                 out.append((f"{variant}#{r}", GenerateRequest(prompt, max_tokens=self.max_tokens,
-                                                              temperature=self.temperature, seed=r)))
+                                                              temperature=self.temperature,
+                                                              seed=repeat_seed(prompt, variant, r))))
         return out
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
