@@ -42,9 +42,8 @@ class FakeServer:
                 auth = self.headers.get("Authorization", "")
                 server.auth_seen.append(auth)
                 if server.mode == "echo":
-                    data = json.dumps({"error": {"message": "upstream failed",
-                                                 "request_headers": {"Authorization": auth},
-                                                 "debug": f"received Authorization: {auth} for {body.get('model')}"}})
+                    data = json.dumps({"error": f"bad gateway; received Authorization: {auth}",
+                                       "request_headers": {"Authorization": auth}, "model": body.get("model")})
                     self._send(server.status, data.encode(), {"retry-after-ms": "1"})
                     return
                 top = [{"token": t, "logprob": lp} for t, lp in TOKENS]

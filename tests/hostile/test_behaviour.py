@@ -156,6 +156,6 @@ def test_every_atomic_writer_keeps_modes(tmp_path):
     for name, write in writers.items():
         p = tmp_path / name
         p.write_text("old")
-        p.chmod(0o600)
+        p.chmod(0o640)
         write(p)
-        assert _mode(p) == 0o600 and p.read_text() != "old", name
+        assert _mode(p) == 0o640 and p.read_text() != "old", name

@@ -70,7 +70,8 @@ KEY = "sk-test-0123456789abcdefSECRETSECRET"
 
 
 def _leaks(blob: bytes) -> bool:
-    return KEY.encode() in blob or KEY[8:].encode() in blob
+    """Any 10 consecutive characters of the key (a cut error text must not keep part of it either)."""
+    return any(KEY[i:i + 10].encode() in blob for i in range(len(KEY) - 9))
 
 
 def test_api_key_echoed_by_a_server_is_never_stored_written_or_printed(tmp_path):
@@ -107,7 +108,7 @@ def test_api_key_echoed_in_a_500_through_the_api(tmp_path, monkeypatch):
         res = run_judge(_one_row(tmp_path), "score", model=backend, store=tmp_path / "s.sqlite")
     assert res.stats.n_failed == 1
     text = json.dumps(res.stats.failures) + res.table.to_json()
-    assert KEY not in text and "HTTP 500" in text
+    assert not _leaks(text.encode()) and "HTTP 500" in text
     for f in tmp_path.glob("s.sqlite*"):
         assert not _leaks(f.read_bytes())
 
