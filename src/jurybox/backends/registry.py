@@ -1,41 +1,225 @@
-"""Build backends from a model spec string, sharing loaded models within a process."""
+"""Backends by name: build one from a model spec and options, sharing loaded models within a process.
+
+A model spec is ``NAME:REST`` (or just ``NAME``) for a registered backend
+(``openai:MODEL@BASE_URL``, ``scripted:IDENTITY``, ``embedded:NAME_OR_PATH``); anything else (``qwen2.5-coder-1.5b``,
+``./judge.gguf``) is an embedded model name or GGUF path. Each backend is registered with
+:func:`register_backend` under its name as a ``"module:Class"`` target, imported only when that
+backend is used (the embedded one needs llama.cpp, the openai one aiohttp).
+
+Options are the backend's keyword arguments (``get_backend("openai:m@URL", concurrency=8,
+rpm=600)``); an unknown one is a :class:`BackendOptionError` listing the valid ones.
+:func:`parse_backend_options` turns ``KEY=VALUE`` strings (``--backend-option``) or a config
+mapping into typed options, following the annotations of the backend's signature.
+"""
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
 import os
-from typing import Any
+import types
+import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, Union
 
 from jurybox.backends.base import Backend
 from jurybox.errors import JuryboxError
 
-_LOADED: dict[tuple[str, tuple[tuple[str, Any], ...]], Backend] = {}
+
+class BackendOptionError(JuryboxError):
+    """A backend option that the backend does not take, or a value that does not fit its type."""
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    """A registered backend: ``target`` ("module:Class") builds it from the arguments ``from_spec``
+    reads out of the spec's text after ``NAME:`` (named in ``spec_params``, so they are not
+    options) plus the options. ``shared`` backends (loaded models) are built once per process for
+    each spec and options."""
+
+    name: str
+    target: str
+    from_spec: Callable[[str], dict[str, Any]]
+    spec_params: tuple[str, ...] = ()
+    shared: bool = False
+
+    def load(self) -> Callable[..., Backend]:
+        module, _, attr = self.target.partition(":")
+        try:
+            factory = getattr(importlib.import_module(module), attr)
+        except ImportError as exc:
+            raise JuryboxError(f"the {self.name} backend is not available in this installation ({exc})") from exc
+        return factory  # type: ignore[no-any-return]
+
+    def parameters(self) -> dict[str, inspect.Parameter]:
+        """The options: keyword arguments of the target other than those the spec sets, with their
+        annotations evaluated (left as strings when they cannot be)."""
+        factory = self.load()
+        try:
+            params = inspect.signature(factory, eval_str=True).parameters
+        except Exception:  # an annotation that does not evaluate here
+            params = inspect.signature(factory).parameters
+        return {k: p for k, p in params.items()
+                if k not in self.spec_params and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+BACKENDS: dict[str, BackendEntry] = {}
+DEFAULT_BACKEND = "embedded"
+_LOADED: dict[tuple[Any, ...], Backend] = {}
+
+
+def register_backend(name: str, target: str, *, from_spec: Callable[[str], dict[str, Any]],
+                     spec_params: Iterable[str] = (), shared: bool = False) -> None:
+    """Register a backend: ``NAME:REST`` specs then build ``target`` (``"module:Class"``, imported
+    when first used) with ``from_spec(REST)`` and the options."""
+    BACKENDS[name] = BackendEntry(name, target, from_spec, tuple(spec_params), shared)
+
+
+def _openai_spec(rest: str) -> dict[str, Any]:
+    model, _, url = rest.partition("@")
+    return {"model": model, "base_url": url or None}
+
+
+register_backend("embedded", "jurybox.backends.embedded:EmbeddedBackend",
+                 from_spec=lambda rest: {"model": rest or None}, spec_params=("model",), shared=True)
+register_backend("openai", "jurybox.backends.openai:OpenAIBackend", from_spec=_openai_spec,
+                 spec_params=("model", "base_url"))
+register_backend("scripted", "jurybox.backends.scripted:ScriptedBackend",
+                 from_spec=lambda rest: {"identity": rest} if rest else {}, spec_params=("identity",))
+
+
+def resolve_spec(model: str | os.PathLike[str] | None) -> tuple[BackendEntry, dict[str, Any]]:
+    """The registered backend a model spec names, and the arguments the spec gives it."""
+    if model is None:
+        return BACKENDS[DEFAULT_BACKEND], {"model": None}
+    if isinstance(model, os.PathLike):
+        return BACKENDS[DEFAULT_BACKEND], {"model": os.fspath(model)}
+    name, _, rest = model.partition(":")
+    if name in BACKENDS:  # "openai:m@URL", "scripted", "embedded:./judge.gguf"
+        entry = BACKENDS[name]
+        return entry, entry.from_spec(rest)
+    return BACKENDS[DEFAULT_BACKEND], {"model": model}
+
+
+def _check_names(entry: BackendEntry, names: Iterable[str]) -> dict[str, inspect.Parameter]:
+    params = entry.parameters()
+    for key in names:
+        if key not in params:
+            raise BackendOptionError(f"unknown option '{key}' for the {entry.name} backend "
+                                     f"(valid: {', '.join(params) or 'none'})")
+    return params
 
 
 def get_backend(model: str | os.PathLike[str] | Backend | None = None, **options: Any) -> Backend:
-    """A backend for ``model``.
+    """A backend for ``model`` with ``options`` (the backend's keyword arguments).
 
-    * a Backend instance is returned as is;
-    * ``"openai:MODEL@BASE_URL"`` (or the ``openai`` backend's own options) selects an
-      OpenAI-compatible server when that backend is installed;
-    * anything else is an embedded model name or GGUF path (loaded once per process).
+    * a Backend instance is returned as is (options cannot be given with it);
+    * ``"NAME:REST"`` for a registered backend name builds that backend (``openai:MODEL@BASE_URL``
+      selects an OpenAI-compatible server, ``scripted`` a backend with default answers);
+    * anything else is an embedded model name or GGUF path (loaded once per process and options).
     """
     if model is not None and not isinstance(model, str | os.PathLike):
+        if options:
+            raise BackendOptionError("backend options cannot be given with a backend instance")
         return model
-    spec = str(model) if model is not None else ""
-    if spec.startswith("openai:"):
-        try:
-            from jurybox.backends.openai import OpenAIBackend  # type: ignore[import-not-found,unused-ignore]
-        except ImportError as exc:
-            raise JuryboxError("the openai backend is not available in this installation") from exc
-        rest = spec[len("openai:"):]
-        name, _, url = rest.partition("@")
-        return OpenAIBackend(model=name, base_url=url or None, **options)  # type: ignore[no-any-return,unused-ignore]
-    key = (spec, tuple(sorted(options.items())))
+    entry, args = resolve_spec(model)
+    _check_names(entry, options)
+    if not entry.shared:
+        return entry.load()(**args, **options)
+    key = (entry.name, tuple(sorted(args.items())), tuple(sorted(options.items())))
     if key not in _LOADED:
-        from jurybox.backends.embedded import EmbeddedBackend
-
-        _LOADED[key] = EmbeddedBackend(model if model is not None else None, **options)
+        _LOADED[key] = entry.load()(**args, **options)
     return _LOADED[key]
+
+
+_TRUE = frozenset({"true", "yes", "on", "1"})
+_FALSE = frozenset({"false", "no", "off", "0"})
+
+
+def _convert(entry: BackendEntry, key: str, hint: Any, text: str) -> Any:
+    """``text`` as a value of type ``hint`` (the annotation of the option ``key``)."""
+    def bad(what: str) -> BackendOptionError:
+        return BackendOptionError(f"option '{key}' of the {entry.name} backend must be {what}, got {text!r}")
+
+    origin = typing.get_origin(hint)
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) < len(typing.get_args(hint)) and text.strip().lower() in ("none", "null") and str not in args:
+            return None
+        if len(args) == 1:
+            return _convert(entry, key, args[0], text)
+        for a in args:  # the first member the text fits
+            try:
+                return _convert(entry, key, a, text)
+            except BackendOptionError:
+                continue
+        raise bad(" or ".join(getattr(a, "__name__", str(a)) for a in args))
+    if origin is Literal:
+        choices = typing.get_args(hint)
+        if text in choices:
+            return text
+        raise bad("one of " + ", ".join(map(str, choices)))
+    if hint is bool:
+        low = text.strip().lower()
+        if low in _TRUE or low in _FALSE:
+            return low in _TRUE
+        raise bad("true or false")
+    if hint is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise bad("an integer") from None
+    if hint is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise bad("a number") from None
+    if hint is str or hint is Any:
+        return text
+    if origin in (dict, list) or hint in (dict, list):
+        kind = origin or hint
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, kind):
+            raise bad(f"a JSON {'object' if kind is dict else 'array'}")
+        return value
+    raise BackendOptionError(f"option '{key}' of the {entry.name} backend cannot be set from text "
+                             "(set it in Python with get_backend)")
+
+
+def parse_backend_options(model: str | os.PathLike[str] | None,
+                          options: Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
+    """Typed options for the backend of ``model`` from ``KEY=VALUE`` strings (``--backend-option``)
+    or a mapping (a jury config's ``backend_options``).
+
+    Each value is read as its option's annotated type: ``int``, ``float``, ``bool`` (true/false,
+    yes/no, on/off, 1/0), a ``Literal`` choice, ``str``, JSON for dicts and lists, ``none`` for an
+    optional value. Mapping values that are not strings are kept as they are (YAML has typed them).
+    Keys may use dashes for underscores; a later repeat of a key wins.
+    """
+    entry, _ = resolve_spec(model)
+    if isinstance(options, Mapping):
+        pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in options.items()]
+    else:
+        pairs = []
+        for item in options:
+            key, sep, value = str(item).partition("=")
+            if not sep or not key.strip():
+                raise BackendOptionError(f"a backend option must look like KEY=VALUE, got {item!r}")
+            pairs.append((key, value))
+    pairs = [(k.strip().replace("-", "_"), v) for k, v in pairs]
+    params = _check_names(entry, [k for k, _ in pairs])
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        hint = params[key].annotation
+        if hint is inspect.Parameter.empty or isinstance(hint, str):
+            hint = str
+        out[key] = _convert(entry, key, hint, value) if isinstance(value, str) else value
+    return out
 
 
 def unload_all() -> None:

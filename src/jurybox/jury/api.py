@@ -23,7 +23,7 @@ import pandas as pd
 
 from jurybox.api import human_labels, load
 from jurybox.backends.base import Backend
-from jurybox.backends.registry import get_backend
+from jurybox.backends.registry import BackendOptionError, get_backend, parse_backend_options
 from jurybox.engine import Judge, RunStats
 from jurybox.errors import JuryboxError
 from jurybox.items import extract_items, parse_field_map
@@ -54,21 +54,32 @@ class JuryResult:
 def build_judges(specs: Sequence[Mapping[str, Any]], protocol: str, params: Mapping[str, Any],
                  backends: Mapping[str, Backend] | None = None) -> tuple[list[Judge], list[float]]:
     """Expand judge specs (``model``, ``templates`` or ``template``, optional ``name``, ``weight``,
-    ``params``) into judges, models x templates; returns the judges and their weights."""
+    ``params``, ``backend_options``) into judges, models x templates; returns the judges and their
+    weights. ``backend_options`` are the model's backend options (``{concurrency: 8, rpm: 600}``,
+    see :func:`jurybox.backends.registry.parse_backend_options`)."""
     if not specs:
         raise JuryboxError("the jury config lists no judges")
     judges: list[Judge] = []
     weights: list[float] = []
     for n, spec in enumerate(specs, start=1):
-        unknown = set(spec) - {"model", "templates", "template", "name", "weight", "params"}
+        unknown = set(spec) - {"model", "templates", "template", "name", "weight", "params", "backend_options"}
         if unknown:
-            raise JuryboxError(f"judge {n}: unknown key(s) {sorted(unknown)} (use model, templates, name, weight, params)")
+            raise JuryboxError(f"judge {n}: unknown key(s) {sorted(unknown)} "
+                               "(use model, templates, name, weight, params, backend_options)")
         model = spec.get("model")
         templates = spec.get("templates") or [spec.get("template", "default")]
         if isinstance(templates, str):
             templates = [templates]
+        options = spec.get("backend_options") or {}
+        if not isinstance(options, Mapping):
+            raise JuryboxError(f"judge {n}: backend_options must map option names to values, got {options!r}")
         backend = (backends or {}).get(str(model)) if model is not None else None
-        backend = backend or get_backend(model)
+        if backend is not None and options:
+            raise JuryboxError(f"judge {n}: backend_options cannot be given for a model passed as a backend object")
+        try:
+            backend = backend or get_backend(model, **parse_backend_options(model, options))
+        except BackendOptionError as exc:
+            raise BackendOptionError(f"judge {n}: {exc}") from exc
         for t in templates:
             proto = make_protocol(protocol, **{**dict(params), **dict(spec.get("params") or {}), "template": t})
             base = spec.get("name") or f"{model or 'default-model'}"
