@@ -4,6 +4,7 @@ Probes are task variants on the common engine and store (an audit rerun makes no
 position (order swap, rubric order), length, self-preference, wording (template variants),
 internal consistency (repeats at temperature > 0), leniency by slice, and prompt injection with
 its mitigations. The statistics are pure functions of arrays; :func:`run_audit` runs the probes.
+Importing the package registers its protocols (``fenced-score``, ``fenced-pairwise``).
 """
 
 from jurybox.audit.calibrate import ThresholdCalibration, calibrate_threshold
@@ -17,6 +18,7 @@ from jurybox.audit.consistency import (
     internal_consistency,
     wording_sensitivity,
 )
+from jurybox.audit.injection import FencedPairwise, FencedScore  # registers fenced-score, fenced-pairwise
 from jurybox.audit.length import (
     LengthResult,
     accuracy_gap,
@@ -46,6 +48,8 @@ __all__ = [
     "PROBES",
     "AuditReport",
     "ConsistencyResult",
+    "FencedPairwise",
+    "FencedScore",
     "LengthResult",
     "LeniencyResult",
     "PositionResult",

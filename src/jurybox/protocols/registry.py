@@ -1,4 +1,8 @@
-"""Protocols by name."""
+"""Protocols by name.
+
+The four core protocols are listed here; the others register themselves with
+:func:`register_protocol` when their module is imported (``jurybox.protocols`` imports its own;
+other packages are imported on demand, see :data:`PROTOCOL_PACKAGES`)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,16 @@ PROTOCOLS: dict[str, type[JudgeProtocol]] = {
 }
 
 
-_PLUGIN_MODULES = ("jurybox.audit.injection",)
+PROTOCOL_PACKAGES: list[str] = ["jurybox.audit"]
+"""Packages that register protocols when they are imported (``jurybox.audit`` registers
+``fenced-score`` and ``fenced-pairwise``), imported the first time a name is not registered.
+An installed package can instead declare an entry point in the ``jurybox.protocols`` group; the
+module it names is imported then too."""
+
+ENTRY_POINT_GROUP = "jurybox.protocols"
+
+# The old name, still read by ``jurybox.commands.judge``; use load_protocol_plugins() instead.
+_PLUGIN_MODULES = PROTOCOL_PACKAGES
 
 
 def register_protocol(cls: type[JudgeProtocol]) -> type[JudgeProtocol]:
@@ -26,17 +39,35 @@ def register_protocol(cls: type[JudgeProtocol]) -> type[JudgeProtocol]:
     return cls
 
 
+def load_protocol_plugins() -> None:
+    """Import the packages that register protocols (:data:`PROTOCOL_PACKAGES`, then the
+    ``jurybox.protocols`` entry points); importing one again costs nothing."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    for package in PROTOCOL_PACKAGES:
+        importlib.import_module(package)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:
+            raise JuryboxError(f"the protocol plugin '{ep.name}' ({ep.value}) cannot be loaded: {exc}") from exc
+
+
+def available_protocols() -> list[str]:
+    """Every protocol name, plugins included."""
+    load_protocol_plugins()
+    return sorted(PROTOCOLS)
+
+
 def make_protocol(protocol: str | JudgeProtocol, **params: Any) -> JudgeProtocol:
     if isinstance(protocol, JudgeProtocol):
         if params:
             raise JuryboxError("protocol parameters cannot be given with a protocol instance")
         return protocol
     cls = PROTOCOLS.get(protocol)
-    if cls is None:
-        import importlib
-
-        for module in _PLUGIN_MODULES:  # protocols defined next to the capability that uses them
-            importlib.import_module(module)
+    if cls is None:  # protocols defined next to the capability that uses them
+        load_protocol_plugins()
         cls = PROTOCOLS.get(protocol)
     if cls is None:
         raise JuryboxError(f"unknown protocol '{protocol}' (available: {', '.join(sorted(PROTOCOLS))})")
