@@ -159,3 +159,16 @@ def test_every_atomic_writer_keeps_modes(tmp_path):
         p.chmod(0o640)
         write(p)
         assert _mode(p) == 0o640 and p.read_text() != "old", name
+
+
+def test_a_jury_run_with_failed_tasks_exits_1(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"instruction": "i", "response_a": "a", "response_b": f"b{i}"}) + "\n"
+                            for i in range(2)))
+    with FakeServer(mode="echo", status=503) as server:
+        cfg = tmp_path / "jury.yaml"
+        cfg.write_text(f"data: {data}\nstore: {tmp_path / 's.sqlite'}\nprotocol: pairwise\n"
+                       f"judges: [{{model: '{server.model()}'}}]\n")
+        proc = run_cli("jury", cfg, "--quiet", cwd=tmp_path)
+    line = assert_one_line_error(proc, status=1)
+    assert "tasks failed" in line

@@ -60,6 +60,7 @@ def jury_command(
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Run every judge of CONFIG over its dataset, aggregate, and report agreement with human labels."""
+    from jurybox.errors import TasksFailed, redact
     from jurybox.items import write_table
     from jurybox.jury.api import jury_table
     from jurybox.jury.preferences import preference_pairs, write_preference_pairs
@@ -76,6 +77,9 @@ def jury_command(
     if Path(target).resolve() == data.resolve():
         raise JuryboxError(f"output {target} would overwrite the input file")
     write_table(res.table, target)
+    failed = (TasksFailed(f"{res.stats.n_failed} of {res.stats.n_tasks} tasks failed (exit status 1) and will be "
+                          f"retried on the next run; first: {redact(str(res.stats.failures[0]['error']))}")
+              if res.stats.n_failed else None)
     summary: dict[str, Any] = {"items": len(res.table), "judges": list(res.judges), "tasks": res.stats.n_tasks,
                                "cached": res.stats.n_cached, "model_calls": res.stats.model_calls,
                                "failed": res.stats.n_failed, "out": str(target), "agreement": res.agreement,
@@ -89,6 +93,8 @@ def jury_command(
         summary["pairs"] = {"path": str(cfg["pairs"]), "written": len(pp.pairs), "skipped": pp.n_skipped}
     if json_summary:
         print(json.dumps(summary, default=str))
+        if failed is not None:
+            raise failed
         return
     s = res.stats
     print(f"{len(res.table)} items x {len(res.judges)} judges: {s.n_tasks} tasks, {s.n_cached} from the store, "
@@ -99,6 +105,8 @@ def jury_command(
     if "pairs" in summary:
         print(f"wrote {summary['pairs']['written']} preference pairs to {summary['pairs']['path']} "
               f"({summary['pairs']['skipped']} items without a decided verdict skipped)")
+    if failed is not None:
+        raise failed
 
 
 def register(app: typer.Typer) -> None:
