@@ -270,8 +270,9 @@ def evaluate_command(
         if given is None:
             raise JuryboxError("--probs needs --given (the given labels as a .npy array)")
         ranked = rank_by_quality(
-            _load_npy(given, "given labels"), _load_npy(probs, "predicted probabilities"), rank_by=rank_by
-        )  # type: ignore[arg-type]
+            _load_npy(given, "given labels"), _load_npy(probs, "predicted probabilities"),
+            rank_by=rank_by,  # type: ignore[arg-type]
+        )
     else:
         assert flagged is not None
         fl = read_table(flagged)
