@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from jurybox.distributed.ray_executor import RayExecutor
+from jurybox.distributed.ray_executor import RayExecutor, RayStartError
 
-__all__ = ["RayExecutor", "make_executor"]
+__all__ = ["RayExecutor", "RayStartError", "make_executor"]
 
 
 def make_executor(name: str, address: str | None = None) -> RayExecutor | None:
