@@ -14,14 +14,11 @@ from jurybox.errors import JuryboxError
 
 def protocol_class(protocol: str) -> type[Any]:
     """The protocol class for a name, or a one-line error listing the protocols there are."""
-    import importlib
-
     import jurybox.protocols  # noqa: F401  registers the protocols defined in their own modules
     from jurybox.protocols import registry
 
     if protocol not in registry.PROTOCOLS:
-        for module in getattr(registry, "_PLUGIN_MODULES", ()):
-            importlib.import_module(module)
+        registry.load_protocol_plugins()
     cls = registry.PROTOCOLS.get(protocol)
     if cls is None:
         raise JuryboxError(f"unknown protocol '{protocol}' (--protocol: {', '.join(sorted(registry.PROTOCOLS))})")
