@@ -33,9 +33,9 @@ from jurybox.backends.registry import get_backend
 from jurybox.benchdata.llmbar import ADVERSARIAL, LLMBAR_SETS, PROCESSED, load_llmbar, load_llmbar_evaluator
 from jurybox.engine import Judge
 from jurybox.jury import majority_vote, order_metrics, qualify, run_jury, variant_label_matrix, weighted_vote
-from jurybox.jury._arrays import is_missing
 from jurybox.protocols import Pairwise
 from jurybox.stats import bootstrap_ci
+from jurybox.stats._validate import is_missing
 from jurybox.store import Store
 
 HERE = Path(__file__).resolve().parents[1]

@@ -1,4 +1,7 @@
-"""Shared helpers for the audit statistics: missing values, effects with intervals, table rows."""
+"""Shared helpers for the audit statistics: effects with intervals, table rows.
+
+Missing values and array checks: :mod:`jurybox.stats._validate`.
+"""
 
 from __future__ import annotations
 
@@ -7,40 +10,11 @@ from dataclasses import asdict, dataclass, fields, is_dataclass
 from typing import Any, ClassVar
 
 import numpy as np
-import pandas as pd
 
-from jurybox.errors import JuryboxError
 from jurybox.stats import Interval, bootstrap_ci
 
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95
-
-
-def as_object(values: Any, name: str) -> np.ndarray:
-    """A 1-d object array (labels may be None for an unread verdict)."""
-    arr = np.asarray(list(values) if not isinstance(values, np.ndarray) else values, dtype=object)
-    if arr.ndim != 1:
-        raise JuryboxError(f"{name} must be one-dimensional (one value per item); got shape {arr.shape}")
-    return arr
-
-
-def as_float(values: Any, name: str) -> np.ndarray:
-    """A 1-d float array; None and pandas.NA become NaN."""
-    arr = np.asarray([np.nan if v is None or v is pd.NA else v for v in values], dtype=float)
-    if arr.ndim != 1:
-        raise JuryboxError(f"{name} must be one-dimensional (one value per item); got shape {arr.shape}")
-    return arr
-
-
-def is_missing(arr: np.ndarray) -> np.ndarray:
-    return np.asarray(pd.isna(arr), dtype=bool)
-
-
-def same_length(*named: tuple[str, np.ndarray]) -> None:
-    n = {len(a) for _, a in named}
-    if len(n) > 1:
-        desc = ", ".join(f"{k} {len(a)}" for k, a in named)
-        raise JuryboxError(f"the inputs must have one value per item each; got {desc}")
 
 
 def interval(statistic: Callable[..., float], *data: Any, n_resamples: int = N_RESAMPLES,
@@ -102,4 +76,4 @@ class ResultMixin:
                 yield Row(self.probe, f.name, v.estimate, v.low, v.high, v.n_units)
 
 
-__all__ = ["Row", "ResultMixin", "as_float", "as_object", "asdict", "interval", "is_missing", "same_length"]
+__all__ = ["Row", "ResultMixin", "asdict", "interval", "to_jsonable"]

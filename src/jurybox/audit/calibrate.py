@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.audit._common import as_float, same_length, to_jsonable
+from jurybox.audit._common import to_jsonable
 from jurybox.errors import JuryboxError
+from jurybox.stats._validate import as_float, same_length
 
 
 def _balanced_accuracy(pred: np.ndarray, y: np.ndarray) -> float:

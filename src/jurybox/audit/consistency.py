@@ -28,10 +28,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from jurybox.audit._common import ResultMixin, Row, as_object, interval, is_missing
+from jurybox.audit._common import ResultMixin, Row, interval
 from jurybox.errors import JuryboxError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.stats import Interval
+from jurybox.stats._validate import as_object, missing_mask
 from jurybox.types import BackendResult, GenerateRequest, OptionsRequest, Prompt, Request, Verdict
 
 
@@ -51,7 +52,7 @@ def _matrix(labels: Any) -> np.ndarray:
 def _counts(labels: Any) -> tuple[np.ndarray, np.ndarray]:
     """Per row: the count of each distinct label (rows x labels) and the number of read labels."""
     m = _matrix(labels)
-    miss = is_missing(m.ravel()).reshape(m.shape)
+    miss = missing_mask(m.ravel()).reshape(m.shape)
     text = np.where(miss, "", m.astype(str))
     uniq = np.unique(text[~miss]) if (~miss).any() else np.array([], dtype=str)
     counts = (text[:, :, None] == uniq[None, None, :]) & ~miss[:, :, None]
@@ -82,7 +83,7 @@ def any_flip_rate(labels: Any) -> float:
 
 def _accuracy(judge: Any, human: Any) -> float:
     j, h = as_object(judge, "judge"), as_object(human, "human")
-    ok = ~is_missing(j) & ~is_missing(h)
+    ok = ~missing_mask(j) & ~missing_mask(h)
     return float(np.mean(j[ok] == h[ok])) if ok.any() else float("nan")
 
 
@@ -135,7 +136,7 @@ def internal_consistency(labels: Any, *, temperature: float, n_resamples: int = 
     m = _matrix(labels)
     return ConsistencyResult(p_consist=interval(agreement_probability, m, n_resamples=n_resamples, seed=seed),
                              repeats=m.shape[1], temperature=temperature, n_rows=m.shape[0],
-                             n_unparsed=int(is_missing(m.ravel()).sum()))
+                             n_unparsed=int(missing_mask(m.ravel()).sum()))
 
 
 class Repeated(JudgeProtocol):

@@ -34,10 +34,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from jurybox.audit._common import ResultMixin, as_float, as_object, interval, is_missing, same_length
+from jurybox.audit._common import ResultMixin, interval
 from jurybox.audit._logit import fit_logistic, sigmoid
 from jurybox.errors import JuryboxError
 from jurybox.stats import Interval
+from jurybox.stats._validate import as_float, as_object, missing_mask, same_length
 
 
 def length_feature(diff: np.ndarray) -> np.ndarray:
@@ -104,7 +105,7 @@ def _accuracy_split(judge: Any, human: Any, len_a: Any, len_b: Any, longer: bool
     j, h = as_object(judge, "judge"), as_object(human, "human")
     a, b = as_float(len_a, "len_a"), as_float(len_b, "len_b")
     same_length(("judge", j), ("human", h), ("len_a", a), ("len_b", b))
-    ok = ~is_missing(j) & np.isin(h, ["A", "B"])
+    ok = ~missing_mask(j) & np.isin(h, ["A", "B"])
     chosen_longer = np.where(h == "A", a > b, b > a)
     sel = ok & (chosen_longer if longer else ~chosen_longer)
     return float(np.mean(j[sel] == h[sel])) if sel.any() else float("nan")
@@ -179,7 +180,7 @@ def length_bias(judge: Any, human: Any, len_a: Any, len_b: Any, *, n_resamples: 
         length_controlled_win_rate=interval(length_controlled_win_rate, j, a, b, h, **kw),
         human_win_rate=interval(win_rate, h, **kw),
         n_items=len(j),
-        n_unparsed=int(is_missing(j).sum()),
+        n_unparsed=int(missing_mask(j).sum()),
         length_unit=length_unit,
     )
 

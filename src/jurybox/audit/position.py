@@ -30,9 +30,10 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from jurybox.audit._common import ResultMixin, as_float, as_object, interval, is_missing, same_length
+from jurybox.audit._common import ResultMixin, interval
 from jurybox.errors import JuryboxError
 from jurybox.stats import Interval, mean_difference
+from jurybox.stats._validate import as_float, as_object, missing_mask, same_length
 
 Unparsed = Literal["drop", "category"]
 _UNREAD = "\x00unparsed"
@@ -42,12 +43,12 @@ def _pair(first: Any, second: Any, unparsed: Unparsed) -> tuple[np.ndarray, np.n
     a, b = as_object(first, "label_ab"), as_object(second, "label_ba")
     same_length(("label_ab", a), ("label_ba", b))
     if unparsed == "category":
-        a = np.where(is_missing(a), _UNREAD, a)
-        b = np.where(is_missing(b), _UNREAD, b)
+        a = np.where(missing_mask(a), _UNREAD, a)
+        b = np.where(missing_mask(b), _UNREAD, b)
         return a, b
     if unparsed != "drop":
         raise JuryboxError(f"unparsed must be 'drop' or 'category', got {unparsed!r}")
-    keep = ~(is_missing(a) | is_missing(b))
+    keep = ~(missing_mask(a) | missing_mask(b))
     return a[keep], b[keep]
 
 
@@ -107,7 +108,7 @@ def position_bias(label_ab: Any, label_ba: Any, first_won_ab: Any, first_won_ba:
     """All position statistics with 95% bootstrap intervals over items."""
     a, b = as_object(label_ab, "label_ab"), as_object(label_ba, "label_ba")
     same_length(("label_ab", a), ("label_ba", b))
-    n_unparsed = int((is_missing(a) | is_missing(b)).sum())
+    n_unparsed = int((missing_mask(a) | missing_mask(b)).sum())
     fa, fb = as_float(first_won_ab, "first_won_ab"), as_float(first_won_ba, "first_won_ba")
     nan = np.full(len(a), np.nan)
     ma = as_float(margin_ab, "margin_ab") if margin_ab is not None else nan

@@ -17,9 +17,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from jurybox.audit._common import ResultMixin, as_object, interval, is_missing, same_length
+from jurybox.audit._common import ResultMixin, interval
 from jurybox.errors import JuryboxError
 from jurybox.stats import Interval
+from jurybox.stats._validate import as_object, missing_mask, same_length
 
 
 def own_side(model_a: Any, model_b: Any, family: str) -> np.ndarray:
@@ -39,13 +40,13 @@ def own_side(model_a: Any, model_b: Any, family: str) -> np.ndarray:
 
 def _own_rate(labels: Any, own: Any) -> float:
     lab, o = as_object(labels, "labels"), as_object(own, "own")
-    ok = np.isin(lab, ["A", "B"]) & ~is_missing(o)
+    ok = np.isin(lab, ["A", "B"]) & ~missing_mask(o)
     return float(np.mean(lab[ok] == o[ok])) if ok.any() else float("nan")
 
 
 def _self_pref(judge: Any, human: Any, own: Any) -> float:
     j, h, o = as_object(judge, "judge"), as_object(human, "human"), as_object(own, "own")
-    ok = np.isin(j, ["A", "B"]) & np.isin(h, ["A", "B"]) & ~is_missing(o)
+    ok = np.isin(j, ["A", "B"]) & np.isin(h, ["A", "B"]) & ~missing_mask(o)
     if not ok.any():
         return float("nan")
     return float(np.mean(j[ok] == o[ok]) - np.mean(h[ok] == o[ok]))
@@ -71,7 +72,7 @@ def self_preference(judge: Any, human: Any, model_a: Any, model_b: Any, family: 
                     n_resamples: int = 1000, seed: int | None = 0) -> SelfPreferenceResult:
     """Self-preference statistics with 95% bootstrap intervals over the items with one own response."""
     own = own_side(model_a, model_b, family)
-    sel = ~is_missing(own)
+    sel = ~missing_mask(own)
     j = as_object(judge, "judge")[sel]
     h = (as_object(human, "human") if human is not None else np.full(len(own), None, dtype=object))[sel]
     o = own[sel]

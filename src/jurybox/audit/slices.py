@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from jurybox.audit._common import ResultMixin, Row, as_float, as_object, interval, same_length
+from jurybox.audit._common import ResultMixin, Row, interval
 from jurybox.stats import Interval, mean_difference
+from jurybox.stats._validate import as_float, as_object, same_length
 
 
 @dataclass(frozen=True)

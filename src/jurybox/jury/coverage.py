@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import is_missing, nan_to_none
+from jurybox.jury._arrays import nan_to_none
+from jurybox.stats._validate import is_missing
 
 
 @dataclass(frozen=True)

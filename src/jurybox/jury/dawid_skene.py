@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import label_codes, vote_counts
+from jurybox.jury._arrays import vote_counts
+from jurybox.stats._validate import label_codes
 
 
 @dataclass(frozen=True)

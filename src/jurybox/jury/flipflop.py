@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.jury._arrays import label_codes, nan_to_none, vote_counts
+from jurybox.jury._arrays import nan_to_none, vote_counts
+from jurybox.stats._validate import label_codes
 
 
 @dataclass(frozen=True)

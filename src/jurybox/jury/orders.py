@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import is_missing
+from jurybox.stats._validate import is_missing
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from jurybox.atomic import atomic_write
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import is_missing
+from jurybox.stats._validate import is_missing
 
 
 @dataclass(frozen=True)

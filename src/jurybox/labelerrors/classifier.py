@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.labelerrors._checks import PROB_TOLERANCE, check_labels, check_prob_values, check_probs
 from jurybox.labelerrors.ranking import RANK_METHODS, RankBy
+from jurybox.stats._validate import PROB_TOLERANCE, check_labels, check_prob_values, check_probs
 
 FILTERS = ("prune_by_noise_rate", "prune_by_class", "both", "confident_learning", "predicted_neq_given")
 

@@ -32,8 +32,8 @@ from jurybox.backends.base import Backend, backend_label
 from jurybox.backends.registry import get_backend
 from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
-from jurybox.labelerrors._checks import check_labels
 from jurybox.protocols.registry import make_protocol
+from jurybox.stats._validate import check_labels
 from jurybox.store import Store
 from jurybox.types import Verdict
 
@@ -66,7 +66,7 @@ class EnsembleRelabel:
             "labels": list(self.labels),
             "judges": list(self.judges),
             "given": self.given.tolist(),
-            "probs": np.where(np.isnan(self.probs), None, self.probs).tolist(),
+            "probs": np.where(np.isnan(self.probs), np.asarray(None, dtype=object), self.probs).tolist(),
             "n_judges": self.n_judges.tolist(),
             "predicted": self.predicted.tolist(),
             "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
@@ -101,7 +101,7 @@ def ensemble_relabel(
     y = check_labels(given, len(labels), name="given labels")
     if y.shape[0] != p.shape[1]:
         raise JuryboxError(f"{y.shape[0]} given labels but judge_probs has {p.shape[1]} rows")
-    answered = ~np.isnan(p).any(axis=2)  # (J, N)
+    answered = np.asarray(~np.isnan(p).any(axis=2))  # (J, N)
     n_judges = answered.sum(axis=0)
     total = np.where(answered[:, :, None], p, 0.0).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -140,7 +140,7 @@ def verdict_probs(v: Verdict, labels: Sequence[str]) -> np.ndarray:
         if s > 0:
             return vals / s
         return out
-    if v.label in labels:
+    if v.label is not None and v.label in labels:
         out[:] = 0.0
         out[list(labels).index(v.label)] = 1.0
     return out

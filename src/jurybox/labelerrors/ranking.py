@@ -23,7 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.labelerrors._checks import check_labels, check_probs
+from jurybox.stats._validate import check_labels, check_probs
 
 RankBy = Literal["self_confidence", "normalized_margin"]
 RANK_METHODS: tuple[str, ...] = ("self_confidence", "normalized_margin")

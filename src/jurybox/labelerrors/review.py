@@ -176,7 +176,7 @@ def apply_reviews(
                 field=label_field,
             )
         counts[rv.action] += 1
-        new = rv.given_label
+        new: str | None = rv.given_label
         if rv.action == "relabel":
             assert rv.new_label is not None
             try:
