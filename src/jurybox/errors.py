@@ -22,8 +22,9 @@ class JuryboxError(Exception):
         super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
 
 
-class InputError(JuryboxError):
-    """Bad input data: names the file, the 1-based row and the field when known."""
+class InputError(JuryboxError, ValueError):
+    """Bad input data: names the file, the 1-based row and the field when known (also a
+    ``ValueError``, so ``except ValueError`` in a caller's code catches it)."""
 
     def __init__(
         self,
@@ -47,6 +48,10 @@ class InputError(JuryboxError):
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
+class BackendConfigError(JuryboxError):
+    """The server refused the backend's configuration (bad API key, wrong URL or model name)."""
+
+
 class ModelError(JuryboxError):
     """The model file is missing, corrupt, or cannot be loaded."""
 
@@ -61,7 +66,7 @@ class GateFailure(JuryboxError):
     exit_code = 1
 
 
-class PromptTooLong(JuryboxError):
+class PromptTooLong(JuryboxError, ValueError):
     """A rendered prompt does not fit in the model's context window (never truncated silently)."""
 
     def __init__(self, n_tokens: int, n_ctx: int, reserve: int) -> None:

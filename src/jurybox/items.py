@@ -13,7 +13,6 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +109,8 @@ def read_table(path: str | os.PathLike[str], *, encoding: str | None = None) -> 
         else:
             df = pd.read_parquet(p)
             check_columns(df.columns, str(p))
+    except InputError:
+        raise  # already names the file and line (an InputError is also a ValueError)
     except UnicodeDecodeError as exc:
         raise _decode_error(p, enc, exc) from None
     except pd.errors.EmptyDataError as exc:
@@ -164,14 +165,6 @@ def _missing(v: Any) -> bool:
     if isinstance(v, float) and math.isnan(v):
         return True
     return isinstance(v, str) and v.strip() == ""
-
-
-@dataclass
-class Items:
-    """Validated items: one dict of protocol fields per input row, plus the optional human labels."""
-
-    fields: list[dict[str, Any]]
-    human: list[str | None] | None
 
 
 def extract_items(

@@ -48,7 +48,7 @@ from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from jurybox.backends.base import normalise
-from jurybox.errors import BackendCallError, JuryboxError, redact, register_secret
+from jurybox.errors import BackendCallError, BackendConfigError, JuryboxError, redact, register_secret
 from jurybox.types import (
     BackendResult,
     GenerateRequest,
@@ -65,10 +65,6 @@ T = TypeVar("T")
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529})
 GENERATE_PARSE = "generate-parse"
-
-
-class BackendConfigError(JuryboxError):
-    """The server refused the backend's configuration (bad API key, wrong URL or model name)."""
 
 
 class _Retryable(Exception):

@@ -21,7 +21,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
 from jurybox.errors import InputError, JuryboxError
-from jurybox.types import BackendResult, Generation, Message, OptionScores, Prompt, Request, Verdict
+from jurybox.types import BackendResult, Message, OptionScores, Prompt, Request, Verdict
 
 PROMPTS = Path(str(resources.files("jurybox").joinpath("prompts")))
 
@@ -192,7 +192,3 @@ class JudgeProtocol(ABC):
                            prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
         return Verdict(label=to_label[hit], probs=None, raw=text, extra={"method": method},
                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
-
-
-def generation_text(result: BackendResult) -> str:
-    return result.text if isinstance(result, Generation | OptionScores) else str(result)

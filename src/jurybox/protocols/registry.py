@@ -29,9 +29,6 @@ module it names is imported then too."""
 
 ENTRY_POINT_GROUP = "jurybox.protocols"
 
-# The old name, still read by ``jurybox.commands.judge``; use load_protocol_plugins() instead.
-_PLUGIN_MODULES = PROTOCOL_PACKAGES
-
 
 def register_protocol(cls: type[JudgeProtocol]) -> type[JudgeProtocol]:
     """Register a protocol class under its ``name`` (usable as a decorator)."""
@@ -73,6 +70,8 @@ def make_protocol(protocol: str | JudgeProtocol, **params: Any) -> JudgeProtocol
         raise JuryboxError(f"unknown protocol '{protocol}' (available: {', '.join(sorted(PROTOCOLS))})")
     try:
         return cls(**params)
+    except JuryboxError:
+        raise
     except TypeError as exc:
         raise JuryboxError(f"protocol {protocol}: {exc}") from exc
     except ValueError as exc:
