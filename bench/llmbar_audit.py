@@ -31,6 +31,7 @@ from jurybox.benchdata.llmbar import LLMBAR_SETS, load_llmbar, load_llmbar_evalu
 from jurybox.engine import Judge, build_tasks
 from jurybox.protocols.pairwise import Pairwise
 from jurybox.protocols.registry import make_protocol
+from jurybox.stats import DEFAULT_RESAMPLES
 from jurybox.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,7 +143,7 @@ def main() -> None:
             sub = [it for it in items if it["set"] == s]
             if not sub:
                 continue
-            r = run_audit(sub, backend, store, probes=["position"], human="gold", n_resamples=1000)
+            r = run_audit(sub, backend, store, probes=["position"], human="gold", n_resamples=DEFAULT_RESAMPLES)
             by_set[s] = r.results["position"].to_dict()
             iv = r.results["position"].flip_rate
             console.print(f"  {s:10s} n={len(sub):3d} flip rate {iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]")

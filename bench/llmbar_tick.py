@@ -28,7 +28,7 @@ import numpy as np
 from jurybox.backends.registry import get_backend
 from jurybox.benchdata.llmbar import ADVERSARIAL, PROCESSED, load_llmbar
 from jurybox.jury import run_tick
-from jurybox.stats import bootstrap_ci
+from jurybox.stats import DEFAULT_RESAMPLES, bootstrap_ci
 from jurybox.store import Store
 
 HERE = Path(__file__).resolve().parents[1]
@@ -80,7 +80,7 @@ def main() -> int:
         cells = []
         for name in ("soft", "hard"):
             acc = part[f"{name}_acc"].dropna().to_numpy()
-            ci = bootstrap_ci(np.mean, acc, n_resamples=1000, seed=0) if len(acc) > 1 else None
+            ci = bootstrap_ci(np.mean, acc, n_resamples=DEFAULT_RESAMPLES, seed=0) if len(acc) > 1 else None
             cells.append(f"{100 * acc.mean():5.1f} [{100 * ci.low:5.1f}, {100 * ci.high:5.1f}]" if ci else "n/a")
         print(f"{g:12s} {len(part):4d} {cells[0]:>24s} {cells[1]:>24s} {int(part.soft_tie.sum()):9d} {int(part.hard_tie.sum()):9d}")
     unread = int(np.isnan(run.pass_rate).sum())

@@ -117,17 +117,18 @@ def test_self_preference_against_human_rate():
     other = np.where(own_a, "B", "A")
     human = np.where(rng.random(n) < 0.5, own, other)  # humans: no preference for qwen's responses
     judge = np.where(rng.random(n) < 0.7, own, other)  # judge picks its own family 70% of the time
-    res = self_preference(judge, human, model_a, model_b, "qwen", n_resamples=300)
+    res = self_preference(human=human, judge=judge, model_a=model_a, model_b=model_b, family="qwen", n_resamples=300)
     assert res.self_preference.low <= 0.2 <= res.self_preference.high
     assert res.judge_own_rate.low <= 0.7 <= res.judge_own_rate.high
-    both_qwen = self_preference(["A"], ["A"], ["qwen-a"], ["qwen-b"], "qwen", n_resamples=10)
+    both_qwen = self_preference(human=["A"], judge=["A"], model_a=["qwen-a"], model_b=["qwen-b"], family="qwen",
+                                 n_resamples=10)
     assert both_qwen.n_items == 0  # neither response is the other family's: not informative
 
 
 def test_leniency_by_slice():
     judge = [4, 5, 3, 2, np.nan]
     human = [3, 4, 3, 3, 1]
-    res = leniency_by_slice(judge, human, ["en", "en", "sw", "sw", "sw"], n_resamples=100)
+    res = leniency_by_slice(human=human, judge=judge, slices=["en", "en", "sw", "sw", "sw"], n_resamples=100)
     d = {s.slice: s for s in res.slices}
     assert d["en"].leniency.estimate == pytest.approx(1.0)
     assert d["sw"].leniency.estimate == pytest.approx(-0.5)

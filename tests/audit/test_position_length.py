@@ -50,7 +50,7 @@ def test_accuracy_gap_by_hand():
     lb = [5, 5, 10, 10, 1]
     # human-chosen longer: items 0 (A, 10>5), 2 (B, 10>5), 4 (A, 20>1): judge right on 0, 2; tie wrong on 4
     # human-chosen not longer: items 1 (B is 5<10), 3 (A is 5<10): judge wrong on both
-    assert accuracy_gap(judge, human, la, lb) == pytest.approx(2 / 3 - 0)
+    assert accuracy_gap(human=human, judge=judge, len_a=la, len_b=lb) == pytest.approx(2 / 3 - 0)
 
 
 def test_rubric_order_shift_is_mean_difference():
@@ -150,15 +150,16 @@ def test_simulated_length_bias_is_measured_back(tmp_path):
 def test_length_blind_judge_has_no_length_effect():
     items, h = _length_items(800, 0.0, 1.0, 0.0, seed=1)
     judge = ["A" if it["logit"] > 0 else "B" for it in items]
-    res = length_bias(judge, [it["gold"] for it in items], [len(it["response_a"]) for it in items],
-                      [len(it["response_b"]) for it in items], n_resamples=300)
+    res = length_bias(human=[it["gold"] for it in items], judge=judge, len_a=[len(it["response_a"]) for it in items],
+                      len_b=[len(it["response_b"]) for it in items], n_resamples=300)
     assert res.length_effect.low <= 0.0 <= res.length_effect.high
     # over 20 simulated datasets the point estimates centre on 0 (within 3 standard errors)
     ests = []
     for seed in range(20):
         its, _ = _length_items(800, 0.0, 1.0, 0.0, seed=seed)
-        ests.append(length_effect(["A" if it["logit"] > 0 else "B" for it in its], [it["gold"] for it in its],
-                                  [len(it["response_a"]) for it in its], [len(it["response_b"]) for it in its]))
+        ests.append(length_effect(human=[it["gold"] for it in its], judge=["A" if it["logit"] > 0 else "B" for it in its],
+                                  len_a=[len(it["response_a"]) for it in its],
+                                  len_b=[len(it["response_b"]) for it in its]))
     assert abs(np.mean(ests)) < 3 * np.std(ests) / np.sqrt(len(ests))
     d = res.to_dict()
     assert d["length_effect"]["estimate"] == res.length_effect.estimate
@@ -170,9 +171,10 @@ def test_length_controlled_margins_remove_the_length_term():
     la = [len(it["response_a"]) for it in items]
     lb = [len(it["response_b"]) for it in items]
     judge = ["A" if m > 0 else "B" for m in margin]
-    before = length_bias(judge, None, la, lb, n_resamples=100).length_effect.estimate
+    before = length_bias(human=None, judge=judge, len_a=la, len_b=lb, n_resamples=100).length_effect.estimate
     adjusted = length_controlled_margins(margin, la, lb)
-    after = length_bias(["A" if m > 0 else "B" for m in adjusted], None, la, lb, n_resamples=100).length_effect
+    after = length_bias(human=None, judge=["A" if m > 0 else "B" for m in adjusted], len_a=la, len_b=lb,
+                        n_resamples=100).length_effect
     assert before > 1.0
     assert abs(after.estimate) < 0.35 * before
 

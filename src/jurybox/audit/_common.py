@@ -11,14 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from jurybox.stats import Interval, bootstrap_ci
-
-N_RESAMPLES = 1000
-CONFIDENCE = 0.95
+from jurybox.stats import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, Interval, bootstrap_ci
 
 
-def interval(statistic: Callable[..., float], *data: Any, n_resamples: int = N_RESAMPLES,
-             confidence: float = CONFIDENCE, seed: int | None = 0, **kwargs: Any) -> Interval:
+def interval(statistic: Callable[..., float], *data: Any, n_resamples: int = DEFAULT_RESAMPLES,
+             confidence: float = DEFAULT_CONFIDENCE, seed: int | None = 0, **kwargs: Any) -> Interval:
     """95% percentile bootstrap interval over items (jurybox.stats.bootstrap_ci); NaN when no data."""
     if len(data[0]) == 0:
         nan = float("nan")

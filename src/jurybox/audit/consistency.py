@@ -31,7 +31,7 @@ import numpy as np
 from jurybox.audit._common import ResultMixin, Row, interval
 from jurybox.errors import JuryboxError
 from jurybox.protocols.base import JudgeProtocol
-from jurybox.stats import Interval
+from jurybox.stats import DEFAULT_RESAMPLES, Interval
 from jurybox.stats._validate import as_object, missing_mask
 from jurybox.types import BackendResult, GenerateRequest, OptionsRequest, Prompt, Request, Verdict
 
@@ -104,7 +104,7 @@ class WordingResult(ResultMixin):
             yield Row(self.probe, f"accuracy[{t}]", iv.estimate, iv.low, iv.high, iv.n_units)
 
 
-def wording_sensitivity(labels: Mapping[str, Any], human: Any = None, *, n_resamples: int = 1000,
+def wording_sensitivity(labels: Mapping[str, Any], human: Any = None, *, n_resamples: int = DEFAULT_RESAMPLES,
                         seed: int | None = 0) -> WordingResult:
     """``labels``: template name -> per-item labels (all the same length)."""
     if len(labels) < 2:
@@ -130,7 +130,7 @@ class ConsistencyResult(ResultMixin):
     n_unparsed: int
 
 
-def internal_consistency(labels: Any, *, temperature: float, n_resamples: int = 1000,
+def internal_consistency(labels: Any, *, temperature: float, n_resamples: int = DEFAULT_RESAMPLES,
                          seed: int | None = 0) -> ConsistencyResult:
     """``labels``: rows (item, or item x order) x K repeats; None for an unread answer."""
     m = _matrix(labels)

@@ -50,7 +50,7 @@ from jurybox.errors import InputError, JuryboxError
 from jurybox.protocols.pairwise import Pairwise
 from jurybox.protocols.registry import make_protocol, register_protocol
 from jurybox.protocols.simple import Score
-from jurybox.stats import Interval, bootstrap_ci
+from jurybox.stats import DEFAULT_RESAMPLES, Interval, bootstrap_ci
 from jurybox.store import Store
 from jurybox.types import Verdict
 
@@ -263,7 +263,7 @@ def injection_audit(
     attacks: Sequence[Attack] | None = None,
     target_side: Sequence[str] | None = None,
     fence_key: str = DEFAULT_FENCE_KEY,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_RESAMPLES,
     seed: int | None = 0,
     progress: bool = False,
     **protocol_params: Any,

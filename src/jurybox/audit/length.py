@@ -37,7 +37,7 @@ import numpy as np
 from jurybox.audit._common import ResultMixin, interval
 from jurybox.audit._logit import fit_logistic, sigmoid
 from jurybox.errors import JuryboxError
-from jurybox.stats import Interval
+from jurybox.stats import DEFAULT_RESAMPLES, Interval
 from jurybox.stats._validate import as_float, as_object, missing_mask, same_length
 
 
@@ -66,7 +66,7 @@ def _design(y: np.ndarray, h: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np
     return np.column_stack(cols), y[keep], use_h
 
 
-def length_effect(judge: Any, human: Any, len_a: Any, len_b: Any) -> float:
+def length_effect(human: Any, judge: Any, len_a: Any, len_b: Any) -> float:
     """beta_len: log-odds of preferring A per unit of tanh(d / sd(d)), controlling for the human label."""
     x, y, _ = _design(*_coded(judge, human, len_a, len_b))
     if len(y) < 3:
@@ -111,7 +111,7 @@ def _accuracy_split(judge: Any, human: Any, len_a: Any, len_b: Any, longer: bool
     return float(np.mean(j[sel] == h[sel])) if sel.any() else float("nan")
 
 
-def accuracy_gap(judge: Any, human: Any, len_a: Any, len_b: Any) -> float:
+def accuracy_gap(human: Any, judge: Any, len_a: Any, len_b: Any) -> float:
     """Accuracy when the human-preferred response is longer minus accuracy when it is not (Wei et al.)."""
     return (_accuracy_split(judge, human, len_a, len_b, True)
             - _accuracy_split(judge, human, len_a, len_b, False))
@@ -157,12 +157,12 @@ def text_lengths(texts: Any, unit: str = "chars") -> np.ndarray:
     return np.array([measure(str(t)) for t in texts], dtype=float)
 
 
-def length_bias(judge: Any, human: Any, len_a: Any, len_b: Any, *, n_resamples: int = 1000,
+def length_bias(human: Any, judge: Any, len_a: Any, len_b: Any, *, n_resamples: int = DEFAULT_RESAMPLES,
                 seed: int | None = 0, length_unit: str = "chars") -> LengthResult:
     """All length statistics with 95% bootstrap intervals over items.
 
-    ``judge``: the combined verdict per item ("A", "B", "tie" or None); ``human``: "A"/"B" or None
-    (the human statistics are NaN without it).
+    ``human``: "A"/"B" or None (the human statistics are NaN without it); ``judge``: the combined
+    verdict per item ("A", "B", "tie" or None).
     """
     j = as_object(judge, "judge")
     h = as_object(human, "human") if human is not None else np.full(len(j), None, dtype=object)
@@ -170,10 +170,10 @@ def length_bias(judge: Any, human: Any, len_a: Any, len_b: Any, *, n_resamples: 
     same_length(("judge", j), ("human", h), ("len_a", a), ("len_b", b))
     kw: dict[str, Any] = {"n_resamples": n_resamples, "seed": seed}
     return LengthResult(
-        length_effect=interval(length_effect, j, h, a, b, **kw),
+        length_effect=interval(length_effect, h, j, a, b, **kw),
         prefers_longer=interval(prefers_longer_rate, j, a, b, **kw),
         human_prefers_longer=interval(prefers_longer_rate, h, a, b, **kw),
-        accuracy_gap=interval(accuracy_gap, j, h, a, b, **kw),
+        accuracy_gap=interval(accuracy_gap, h, j, a, b, **kw),
         accuracy_when_chosen_longer=interval(_acc_longer, j, h, a, b, **kw),
         accuracy_when_chosen_not_longer=interval(_acc_shorter, j, h, a, b, **kw),
         win_rate=interval(win_rate, j, **kw),
@@ -193,7 +193,7 @@ def length_controlled_margins(margin: Any, len_a: Any, len_b: Any, human: Any = 
     """
     m = as_float(margin, "margin")
     labels = np.array([None if np.isnan(v) else ("A" if v > 0 else "B") for v in m], dtype=object)
-    beta = length_effect(labels, human, len_a, len_b)
+    beta = length_effect(human, labels, len_a, len_b)
     d = as_float(len_a, "len_a") - as_float(len_b, "len_b")
     z = np.full(len(d), np.nan)
     ok = ~np.isnan(d)
@@ -245,7 +245,7 @@ class ScoreLengthResult(ResultMixin):
     length_unit: str
 
 
-def score_length_bias(scores: Any, lengths: Any, human: Any = None, *, n_resamples: int = 1000,
+def score_length_bias(scores: Any, lengths: Any, human: Any = None, *, n_resamples: int = DEFAULT_RESAMPLES,
                       seed: int | None = 0, length_unit: str = "chars") -> ScoreLengthResult:
     s, ln = as_float(scores, "scores"), as_float(lengths, "lengths")
     hv = as_float(human, "human") if human is not None else np.full(len(s), np.nan)

@@ -17,7 +17,9 @@ Definitions (per item i, a pairwise judge asked in both presentation orders; lab
 
 Missing: a verdict that could not be read (None) is dropped with its item (``unparsed="drop"``,
 the default); ``unparsed="category"`` counts an unread answer as a label of its own, so two
-unread answers agree. That second rule is how LLMBar's evaluate.py computes ``equal``; with it,
+unread answers agree; ``unparsed="disagree"`` counts it as not agreeing (flip rate and positional
+agreement are :func:`jurybox.stats.flip_rate` / :func:`jurybox.stats.positional_agreement`, re-exported
+here). The "category" rule is how LLMBar's evaluate.py computes ``equal``; with it,
 the flip rates computed from the published GPT-4 and ChatGPT verdicts reproduce ``equal`` for all
 seven Adversarial and Processed sets exactly (tests/audit/test_llmbar_crosscheck.py; for example
 GPT-4 Neighbor 120/134 = 89.6%, ChatGPT GPTOut 20/47 = 42.6%, GPT-4 LLMEval^2 175/200 = 87.5%).
@@ -26,45 +28,14 @@ GPT-4 Neighbor 120/134 = 89.6%, ChatGPT GPTOut 20/47 = 42.6%, GPT-4 LLMEval^2 17
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
 
 from jurybox.audit._common import ResultMixin, interval
-from jurybox.errors import JuryboxError
-from jurybox.stats import Interval, mean_difference
+from jurybox.stats import DEFAULT_RESAMPLES, Interval, mean_difference
 from jurybox.stats._validate import as_float, as_object, missing_mask, same_length
-
-Unparsed = Literal["drop", "category"]
-_UNREAD = "\x00unparsed"
-
-
-def _pair(first: Any, second: Any, unparsed: Unparsed) -> tuple[np.ndarray, np.ndarray]:
-    a, b = as_object(first, "label_ab"), as_object(second, "label_ba")
-    same_length(("label_ab", a), ("label_ba", b))
-    if unparsed == "category":
-        a = np.where(missing_mask(a), _UNREAD, a)
-        b = np.where(missing_mask(b), _UNREAD, b)
-        return a, b
-    if unparsed != "drop":
-        raise JuryboxError(f"unparsed must be 'drop' or 'category', got {unparsed!r}")
-    keep = ~(missing_mask(a) | missing_mask(b))
-    return a[keep], b[keep]
-
-
-def flip_rate(label_ab: Any, label_ba: Any, *, unparsed: Unparsed = "drop") -> float:
-    """Share of items whose verdict (the winning response) differs between the two orders.
-
-    Level: nominal. Missing: see the module docstring. NaN with no items.
-    Checked against: LLMBar statistics.json ``equal`` = 1 - flip rate, GPT-4 and ChatGPT, 7 sets.
-    """
-    a, b = _pair(label_ab, label_ba, unparsed)
-    return float(np.mean(a != b)) if len(a) else float("nan")
-
-
-def positional_agreement(label_ab: Any, label_ba: Any, *, unparsed: Unparsed = "drop") -> float:
-    """1 - :func:`flip_rate`: LLMBar's ``equal``, P(winner unswapped == winner swapped)."""
-    return 1.0 - flip_rate(label_ab, label_ba, unparsed=unparsed)
+from jurybox.stats.positional import Unparsed, flip_rate, positional_agreement
 
 
 def first_position_win_rate(first_won_ab: Any, first_won_ba: Any) -> float:
@@ -103,7 +74,7 @@ class PositionResult(ResultMixin):
 
 
 def position_bias(label_ab: Any, label_ba: Any, first_won_ab: Any, first_won_ba: Any,
-                  margin_ab: Any = None, margin_ba: Any = None, *, n_resamples: int = 1000,
+                  margin_ab: Any = None, margin_ba: Any = None, *, n_resamples: int = DEFAULT_RESAMPLES,
                   seed: int | None = 0) -> PositionResult:
     """All position statistics with 95% bootstrap intervals over items."""
     a, b = as_object(label_ab, "label_ab"), as_object(label_ba, "label_ba")
@@ -131,7 +102,7 @@ class RubricOrderResult(ResultMixin):
     n_items: int
 
 
-def rubric_order_shift(forward: Any, reversed_: Any, *, n_resamples: int = 1000,
+def rubric_order_shift(forward: Any, reversed_: Any, *, n_resamples: int = DEFAULT_RESAMPLES,
                        seed: int | None = 0) -> RubricOrderResult:
     """mean(score with the rubric reversed - score with the rubric in ascending order), with its interval.
 
@@ -143,3 +114,7 @@ def rubric_order_shift(forward: Any, reversed_: Any, *, n_resamples: int = 1000,
         rubric_order_shift=interval(mean_difference, f, r, n_resamples=n_resamples, seed=seed),
         n_items=int((~(np.isnan(f) | np.isnan(r))).sum()),
     )
+
+
+__all__ = ["PositionResult", "RubricOrderResult", "Unparsed", "first_position_logodds", "first_position_win_rate",
+           "flip_rate", "position_bias", "positional_agreement", "rubric_order_shift"]

@@ -26,11 +26,11 @@ from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
 from jurybox.protocols.base import template_variants
 from jurybox.protocols.registry import make_protocol
+from jurybox.stats import DEFAULT_RESAMPLES
 from jurybox.store import Store
 from jurybox.types import Verdict
 
 PROBES = ("position", "length", "wording", "consistency", "self_preference", "leniency", "injection")
-PAIRWISE_PROBES = PROBES
 SCORE_PROBES = ("position", "length", "wording", "consistency", "leniency", "injection")
 
 
@@ -38,7 +38,7 @@ SCORE_PROBES = ("position", "length", "wording", "consistency", "leniency", "inj
 class AuditReport:
     """Every probe's result, the run statistics (model calls, cache hits) and notes."""
 
-    judge: str
+    judge_name: str
     protocol: str
     n_items: int
     results: dict[str, Any]
@@ -57,7 +57,7 @@ class AuditReport:
         return sum(int(r.get("model_calls", 0)) for r in self.runs.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"judge": self.judge, "protocol": self.protocol, "n_items": self.n_items,
+        return {"judge_name": self.judge_name, "protocol": self.protocol, "n_items": self.n_items,
                 "results": {k: v.to_dict() for k, v in self.results.items()},
                 "runs": to_jsonable(self.runs), "notes": list(self.notes)}
 
@@ -66,7 +66,7 @@ class AuditReport:
         from rich.markup import escape
         from rich.table import Table
 
-        t = Table(title=title or f"Bias audit of {self.judge} ({self.n_items} items)")
+        t = Table(title=title or f"Bias audit of {self.judge_name} ({self.n_items} items)")
         for col in ("probe", "statistic", "estimate", "95% interval", "n", "note"):
             t.add_column(col, justify="right" if col in ("estimate", "95% interval", "n") else "left")
         for r in self.rows():
@@ -89,7 +89,7 @@ def check_probes(protocol: str, probes: Sequence[str]) -> None:
     unknown = [p for p in probes if p not in PROBES]
     if unknown:
         raise JuryboxError(f"unknown probe(s) {unknown}; available: {', '.join(PROBES)}")
-    allowed = PAIRWISE_PROBES if protocol == "pairwise" else SCORE_PROBES if protocol == "score" else ()
+    allowed = PROBES if protocol == "pairwise" else SCORE_PROBES if protocol == "score" else ()
     bad = [p for p in probes if p not in allowed]
     if bad:
         raise JuryboxError(f"probe(s) {bad} are not available for the {protocol} protocol "
@@ -110,7 +110,7 @@ def run_audit(
     family: str | None = None,
     slice_field: str | None = None,
     length_unit: str = "chars",
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_RESAMPLES,
     seed: int | None = 0,
     progress: bool = False,
     name: str = "",
@@ -171,7 +171,8 @@ def run_audit(
             combined, _ = run("position")
             la = text_lengths([it["response_a"] for it in items], length_unit)
             lb = text_lengths([it["response_b"] for it in items], length_unit)
-            results["length"] = length_bias([_label(v) for v in combined], hum, la, lb, length_unit=length_unit, **kw)
+            results["length"] = length_bias(human=hum, judge=[_label(v) for v in combined], len_a=la, len_b=lb,
+                                            length_unit=length_unit, **kw)
             if hum is None:
                 notes.append("length: no human labels, so the length effect is not controlled for them")
         elif probe == "wording":
@@ -194,8 +195,8 @@ def run_audit(
                                    f"(which model wrote each response); missing {missing}")
             combined, _ = run("position")
             results["self_preference"] = self_preference(
-                [_label(v) for v in combined], hum, [it["model_a"] for it in items],
-                [it["model_b"] for it in items], family, **kw)
+                human=hum, judge=[_label(v) for v in combined], model_a=[it["model_a"] for it in items],
+                model_b=[it["model_b"] for it in items], family=family, **kw)
         elif probe == "leniency":
             if hum is None or slice_field is None:
                 raise JuryboxError("the leniency probe needs human labels (--human) and a slice field (--slice)")
@@ -206,7 +207,8 @@ def run_audit(
             else:
                 j = np.array([np.nan if v.score is None else v.score for v in combined], dtype=float)
                 h = np.array([np.nan if x is None else float(x) for x in hum], dtype=float)
-            results["leniency"] = leniency_by_slice(j, h, [it.get(slice_field) for it in items], **kw)
+            results["leniency"] = leniency_by_slice(human=h, judge=j, slices=[it.get(slice_field) for it in items],
+                                                      **kw)
         elif probe == "injection":
             from jurybox.audit.injection import injection_audit
 
@@ -219,7 +221,7 @@ def run_audit(
             results["injection"] = injection_audit(items, backend, store, protocol=protocol, target_side=side,
                                                    progress=progress, **inj_params, **kw)
     verdicts = {"/".join(f"{k}={v}" for k, v in key) or "base": c for key, (c, _) in cache.items()}
-    return AuditReport(judge=judge_name, protocol=protocol, n_items=len(items), results=results, runs=runs,
+    return AuditReport(judge_name=judge_name, protocol=protocol, n_items=len(items), results=results, runs=runs,
                        notes=tuple(notes), verdicts=verdicts)
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from jurybox.audit._common import ResultMixin, interval
 from jurybox.errors import JuryboxError
-from jurybox.stats import Interval
+from jurybox.stats import DEFAULT_RESAMPLES, Interval
 from jurybox.stats._validate import as_object, missing_mask, same_length
 
 
@@ -44,7 +44,7 @@ def _own_rate(labels: Any, own: Any) -> float:
     return float(np.mean(lab[ok] == o[ok])) if ok.any() else float("nan")
 
 
-def _self_pref(judge: Any, human: Any, own: Any) -> float:
+def _self_pref(human: Any, judge: Any, own: Any) -> float:
     j, h, o = as_object(judge, "judge"), as_object(human, "human"), as_object(own, "own")
     ok = np.isin(j, ["A", "B"]) & np.isin(h, ["A", "B"]) & ~missing_mask(o)
     if not ok.any():
@@ -68,16 +68,20 @@ class SelfPreferenceResult(ResultMixin):
     n_items: int
 
 
-def self_preference(judge: Any, human: Any, model_a: Any, model_b: Any, family: str, *,
-                    n_resamples: int = 1000, seed: int | None = 0) -> SelfPreferenceResult:
-    """Self-preference statistics with 95% bootstrap intervals over the items with one own response."""
+def self_preference(human: Any, judge: Any, model_a: Any, model_b: Any, family: str, *,
+                    n_resamples: int = DEFAULT_RESAMPLES, seed: int | None = 0) -> SelfPreferenceResult:
+    """Self-preference statistics with 95% bootstrap intervals over the items with one own response.
+
+    ``human``: the human label per item ("A"/"B", or None for no human labels at all); ``judge``: the
+    judge's verdict per item.
+    """
     own = own_side(model_a, model_b, family)
     sel = ~missing_mask(own)
     j = as_object(judge, "judge")[sel]
     h = (as_object(human, "human") if human is not None else np.full(len(own), None, dtype=object))[sel]
     o = own[sel]
     kw: dict[str, Any] = {"n_resamples": n_resamples, "seed": seed}
-    diff = interval(_self_pref, j, h, o, **kw) if human is not None else interval(_vs_half, j, o, **kw)
+    diff = interval(_self_pref, h, j, o, **kw) if human is not None else interval(_vs_half, j, o, **kw)
     return SelfPreferenceResult(family=family, judge_own_rate=interval(_own_rate, j, o, **kw),
                                 human_own_rate=interval(_own_rate, h, o, **kw), self_preference=diff,
                                 n_items=int(sel.sum()))

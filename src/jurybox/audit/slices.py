@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from jurybox.audit._common import ResultMixin, Row, interval
-from jurybox.stats import Interval, mean_difference
+from jurybox.stats import DEFAULT_RESAMPLES, Interval, mean_difference
 from jurybox.stats._validate import as_float, as_object, same_length
 
 
@@ -53,7 +53,7 @@ def preference_score(labels: Any) -> np.ndarray:
     return np.array([table.get(v, np.nan) if isinstance(v, str) else np.nan for v in labels], dtype=float)
 
 
-def _one(name: str, j: np.ndarray, h: np.ndarray, n_resamples: int, seed: int | None) -> SliceLeniency:
+def _one(name: str, h: np.ndarray, j: np.ndarray, n_resamples: int, seed: int | None) -> SliceLeniency:
     ok = ~np.isnan(j) & ~np.isnan(h)
     return SliceLeniency(slice=name, mean_judge=float(j[ok].mean()) if ok.any() else float("nan"),
                          mean_human=float(h[ok].mean()) if ok.any() else float("nan"),
@@ -61,14 +61,14 @@ def _one(name: str, j: np.ndarray, h: np.ndarray, n_resamples: int, seed: int | 
                          n=int(ok.sum()))
 
 
-def leniency_by_slice(judge: Any, human: Any, slices: Any, *, n_resamples: int = 1000,
+def leniency_by_slice(human: Any, judge: Any, slices: Any, *, n_resamples: int = DEFAULT_RESAMPLES,
                       seed: int | None = 0) -> LeniencyResult:
-    """``judge``, ``human``: numeric scores per item (NaN = missing); ``slices``: the slice of each item."""
-    j, h, s = as_float(judge, "judge"), as_float(human, "human"), as_object(slices, "slices")
-    same_length(("judge", j), ("human", h), ("slices", s))
+    """``human``, ``judge``: numeric scores per item (NaN = missing); ``slices``: the slice of each item."""
+    h, j, s = as_float(human, "human"), as_float(judge, "judge"), as_object(slices, "slices")
+    same_length(("human", h), ("judge", j), ("slices", s))
     names = sorted({str(v) for v in s})
     key = np.array([str(v) for v in s], dtype=object)
     return LeniencyResult(
-        overall=_one("(all)", j, h, n_resamples, seed),
-        slices=tuple(_one(n, j[key == n], h[key == n], n_resamples, seed) for n in names),
+        overall=_one("(all)", h, j, n_resamples, seed),
+        slices=tuple(_one(n, h[key == n], j[key == n], n_resamples, seed) for n in names),
     )

@@ -100,7 +100,7 @@ def jury_command(
     print(f"{len(res.table)} items x {len(res.judges)} judges: {s.n_tasks} tasks, {s.n_cached} from the store, "
           f"{s.model_calls} model calls, {s.n_failed} failed; wrote {target}")
     for row in res.agreement:
-        print(f"  {row['judge']}: accuracy {row['accuracy']:.3f}, kappa {row['kappa']:.3f} "
+        print(f"  {row['judge_name']}: accuracy {row['accuracy']:.3f}, kappa {row['kappa']:.3f} "
               f"({row['n_answered']}/{row['n_labelled']} labelled items answered)")
     if "pairs" in summary:
         print(f"wrote {summary['pairs']['written']} preference pairs to {summary['pairs']['path']} "

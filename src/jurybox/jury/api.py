@@ -100,7 +100,7 @@ def _agreement_row(name: str, labels: Sequence[Any], human: Sequence[Any], rows:
     answered = np.array([x is not None for x in lab]) & has
     acc = float(agreement_with(lab[None, :], list(hum))[0]) if has.any() else float("nan")
     kappa = float(cohen_kappa(list(hum[answered]), list(lab[answered]))) if answered.sum() > 1 else float("nan")
-    return {"judge": name, "n_labelled": int(has.sum()), "n_answered": int(answered.sum()), "accuracy": acc,
+    return {"judge_name": name, "n_labelled": int(has.sum()), "n_answered": int(answered.sum()), "accuracy": acc,
             "kappa": kappa}
 
 

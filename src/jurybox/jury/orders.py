@@ -5,7 +5,7 @@ Definitions (as in LLMBar, Zeng et al. ICLR 2024, statistics.json of each evalua
 * accuracy = mean over both orders of [winner == gold], i.e. (correct_AB + correct_BA) / (2 n)
   ("correct_average");
 * positional agreement = share of items whose two single-order verdicts name the same response
-  ("equal");
+  ("equal"): :func:`jurybox.stats.positional_agreement` with ``unparsed="disagree"``;
 * correct_both = share of items where both orders are right.
 
 Winners are given in terms of the original responses ("A"/"B") in both orders. A missing verdict
@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
+from jurybox.stats import positional_agreement
 from jurybox.stats._validate import is_missing
 
 
@@ -50,7 +51,7 @@ def order_metrics(winner_ab: Sequence[Any], winner_ba: Sequence[Any], gold: Sequ
         raise JuryboxError("no items to score")
     ok_ab = np.array([not is_missing(x) and x == y for x, y in zip(ab, g, strict=True)])
     ok_ba = np.array([not is_missing(x) and x == y for x, y in zip(ba, g, strict=True)])
-    same = np.array([not is_missing(x) and not is_missing(y) and x == y for x, y in zip(ab, ba, strict=True)])
     missing = sum(is_missing(x) for x in ab) + sum(is_missing(x) for x in ba)
-    return OrderMetrics(n, float((ok_ab.mean() + ok_ba.mean()) / 2), float(same.mean()),
+    return OrderMetrics(n, float((ok_ab.mean() + ok_ba.mean()) / 2),
+                        positional_agreement(ab, ba, unparsed="disagree"),
                         float((ok_ab & ok_ba).mean()), float(ok_ab.mean()), float(ok_ba.mean()), int(missing))

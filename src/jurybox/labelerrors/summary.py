@@ -29,11 +29,12 @@ import numpy as np
 from scipy.stats import norm
 
 from jurybox.errors import JuryboxError
+from jurybox.stats import DEFAULT_CONFIDENCE
 
 DEFAULT_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
-def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def wilson_interval(k: int, n: int, confidence: float = DEFAULT_CONFIDENCE) -> tuple[float, float]:
     """Wilson score interval for a binomial proportion k/n (module docstring)."""
     if n <= 0:
         return (float("nan"), float("nan"))
@@ -103,7 +104,7 @@ def summarize(
     flag_confidence: Any = None,
     reviewed_error: Any = None,
     bins: Sequence[float] = DEFAULT_BINS,
-    confidence: float = 0.95,
+    confidence: float = DEFAULT_CONFIDENCE,
 ) -> LabelErrorSummary:
     """Summarise flags (and reviews, when any) over N rows.
 

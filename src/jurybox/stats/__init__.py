@@ -5,7 +5,13 @@ and ties, and the published number a test checks it against.
 """
 
 from jurybox.stats.alpha import krippendorff_alpha
-from jurybox.stats.bootstrap import Interval, bootstrap_ci, bootstrap_distribution
+from jurybox.stats.bootstrap import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_RESAMPLES,
+    Interval,
+    bootstrap_ci,
+    bootstrap_distribution,
+)
 from jurybox.stats.calibration import (
     ReliabilityDiagram,
     brier_score,
@@ -18,9 +24,12 @@ from jurybox.stats.correlation import kendall_tau_b, pearson, spearman
 from jurybox.stats.disagreement import Disagreements, find_disagreements
 from jurybox.stats.kappa import cohen_kappa, fleiss_kappa, gwet_ac1, percent_agreement, scott_pi
 from jurybox.stats.leniency import Leniency, leniency, mean_difference, share_judge_higher
+from jurybox.stats.positional import flip_rate, positional_agreement
 from jurybox.stats.report import AgreementReport, agreement_report
 
 __all__ = [
+    "DEFAULT_CONFIDENCE",
+    "DEFAULT_RESAMPLES",
     "AgreementReport",
     "ConfusionMatrix",
     "Disagreements",
@@ -36,6 +45,7 @@ __all__ = [
     "expected_calibration_error",
     "find_disagreements",
     "fleiss_kappa",
+    "flip_rate",
     "gwet_ac1",
     "kendall_tau_b",
     "krippendorff_alpha",
@@ -43,6 +53,7 @@ __all__ = [
     "mean_difference",
     "pearson",
     "percent_agreement",
+    "positional_agreement",
     "reliability_diagram",
     "scott_pi",
     "share_judge_higher",

@@ -12,6 +12,11 @@ import pandas as pd
 from jurybox.errors import JuryboxError
 from jurybox.stats._parts import Parts, parts_of
 
+#: The number of bootstrap resamples every interval in jurybox uses unless told otherwise.
+DEFAULT_RESAMPLES = 1000
+#: The confidence level of every interval in jurybox unless told otherwise.
+DEFAULT_CONFIDENCE = 0.95
+
 _MAX_WEIGHT_CELLS = 10_000_000  # resamples x units held in memory at once
 _MULTINOMIAL_COST = 10  # a multinomial draw per distinct row costs about 10 index draws per unit
 
@@ -130,7 +135,7 @@ def bootstrap_distribution(
     statistic: Callable[..., float],
     *data: Any,
     groups: Any = None,
-    n_resamples: int = 1000,
+    n_resamples: int = DEFAULT_RESAMPLES,
     seed: int | None = 0,
     **kwargs: Any,
 ) -> tuple[np.ndarray, int, str]:
@@ -157,8 +162,8 @@ def bootstrap_ci(
     statistic: Callable[..., float],
     *data: Any,
     groups: Any = None,
-    n_resamples: int = 1000,
-    confidence: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
     seed: int | None = 0,
     **kwargs: Any,
 ) -> Interval:

@@ -12,7 +12,7 @@ import numpy as np
 from jurybox.errors import JuryboxError
 from jurybox.stats._validate import as_1d, check_same_length, encode, missing_mask, resolve_labels
 from jurybox.stats.alpha import LEVELS, krippendorff_alpha
-from jurybox.stats.bootstrap import Interval, bootstrap_ci
+from jurybox.stats.bootstrap import DEFAULT_CONFIDENCE, DEFAULT_RESAMPLES, Interval, bootstrap_ci
 from jurybox.stats.correlation import kendall_tau_b, pearson, spearman
 from jurybox.stats.kappa import cohen_kappa, gwet_ac1, percent_agreement, scott_pi
 from jurybox.stats.leniency import mean_difference, share_judge_higher
@@ -69,8 +69,8 @@ def agreement_report(
     level: str = "nominal",
     labels: Sequence[Any] | None = None,
     groups: Any = None,
-    n_resamples: int = 1000,
-    confidence: float = 0.95,
+    n_resamples: int = DEFAULT_RESAMPLES,
+    confidence: float = DEFAULT_CONFIDENCE,
     seed: int | None = 0,
 ) -> AgreementReport:
     """Percent agreement, Cohen's kappa, Scott's pi, Gwet's AC1 and Krippendorff's alpha; at the
