@@ -34,7 +34,7 @@ from jurybox.benchdata.llmbar import ADVERSARIAL, LLMBAR_SETS, PROCESSED, load_l
 from jurybox.engine import Judge
 from jurybox.jury import majority_vote, order_metrics, qualify, run_jury, variant_label_matrix, weighted_vote
 from jurybox.protocols import Pairwise
-from jurybox.stats import bootstrap_ci
+from jurybox.stats import bootstrap_ci, positional_agreement
 from jurybox.stats._validate import is_missing
 from jurybox.store import Store
 
@@ -140,8 +140,8 @@ def main() -> int:
         # per item: share of the two orders judged right; both orders agree (unparsed never agrees)
         right = np.array([((not is_missing(a) and a == x) + (not is_missing(b) and b == x)) / 2
                           for a, b, x in zip(ab_, ba_, gg, strict=True)], dtype=float)
-        same = np.array([not is_missing(a) and a == b for a, b in zip(ab_, ba_, strict=True)], dtype=float)
-        acc_ci, pos_ci = (bootstrap_ci(np.mean, v, n_resamples=2000, seed=0) for v in (right, same))
+        acc_ci = bootstrap_ci(np.mean, right, n_resamples=2000, seed=0)
+        pos_ci = bootstrap_ci(positional_agreement, ab_, ba_, unparsed="disagree", n_resamples=2000, seed=0)
         rows.append({"method": method, "items": subset, "n": m.n, "accuracy": m.accuracy,
                      "positional_agreement": m.positional_agreement, "unparsed": m.n_missing,
                      "accuracy_ci": (acc_ci.low, acc_ci.high), "positional_agreement_ci": (pos_ci.low, pos_ci.high)})

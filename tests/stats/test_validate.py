@@ -125,3 +125,21 @@ def test_class_indices_accept_whole_floats_only() -> None:
         check_labels([0, 0.5])
     with pytest.raises(JuryboxError, match="integer class indices"):
         check_labels([0, float("nan")])
+
+
+def test_positional_agreement_one_function_three_missing_rules() -> None:
+    from jurybox.audit import positional_agreement as audit_pa
+    from jurybox.jury import order_metrics
+    from jurybox.stats import flip_rate, positional_agreement
+
+    ab = ["A", "B", None, None, "A"]
+    ba = ["A", "A", None, "B", "A"]
+    assert positional_agreement(ab, ba) == pytest.approx(2 / 3)  # drop: 3 items with both
+    assert positional_agreement(ab, ba, unparsed="category") == pytest.approx(3 / 5)
+    assert positional_agreement(ab, ba, unparsed="disagree") == pytest.approx(2 / 5)
+    assert flip_rate(ab, ba, unparsed="disagree") == pytest.approx(3 / 5)
+    assert audit_pa is positional_agreement
+    assert order_metrics(ab, ba, ["A"] * 5).positional_agreement == pytest.approx(2 / 5)
+    assert math.isnan(positional_agreement([None], ["A"]))
+    with pytest.raises(JuryboxError, match="unparsed must be one of"):
+        positional_agreement(ab, ba, unparsed="zero")  # type: ignore[arg-type]
