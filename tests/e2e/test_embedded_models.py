@@ -136,3 +136,39 @@ def test_qwen_correctness_with_and_without_reference(qwen, tmp_path):
     a = quick_agreement(res.human, [v.label for v in res.verdicts])
     assert a.accuracy >= 0.75, [(v.label, v.score) for v in res.verdicts]
     assert all(0.0 <= v.score <= 1.0 for v in res.verdicts)
+
+
+def test_qwen_score_options_equal_plain_llama_evaluations_of_every_token_path(qwen):
+    """Qwen tokenises " 4" as " " + "4": the shared " " is evaluated in the prompt's own decode
+    (two output rows), and the option log-probabilities equal scoring each variant's tokens with
+    plain ``Llama.eval`` calls, each token path evaluated from scratch in one batch.
+
+    (Evaluating the " " alone after the prompt, as a separate one-token batch, moves a log-probability
+    by about 0.01: llama.cpp's numbers depend slightly on how tokens are batched.)"""
+    import numpy as np
+
+    from jurybox.protocols import Score
+
+    (_, req), = Score().requests({"instruction": "Capital of France?", "response": "Berlin"})
+    got = qwen.option_logprobs(req)
+    assert got.method == "sequence-logprobs"
+    toks = qwen.tokens(req.prompt)
+    llm = qwen.llm
+    cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def lsm_after(path: tuple[int, ...]) -> np.ndarray:
+        if path not in cache:
+            llm.n_tokens = 0
+            llm.eval(toks + list(path))
+            row = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+            cache[path] = row - (row.max() + math.log(np.exp(row - row.max()).sum()))
+        return cache[path]
+
+    variants = {o: qwen._variants(o) for o in req.options}
+    assert all(max(len(s) for s in seqs) <= 2 for seqs in variants.values())
+    assert any(len(s) == 2 for seqs in variants.values() for s in seqs)  # the multi-token case is tested
+    for option, seqs in variants.items():
+        want = np.logaddexp.reduce([sum(float(lsm_after(tuple(seq[:j]))[seq[j]]) for j in range(len(seq)))
+                                    for seq in seqs])
+        assert got.raw_logprobs[option] == pytest.approx(float(want), abs=2e-3)
+    llm.n_tokens = 0
