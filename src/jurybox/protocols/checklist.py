@@ -32,11 +32,19 @@ from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import register_protocol
 from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
 
+QUESTION_PATTERN = '^Does the response [^"\\\\]{4,180}[?]$'
+
 
 def questions_schema(max_questions: int) -> str:
+    """JSON schema of a checklist: 1..max_questions questions, each "Does the response ...?".
+
+    The fixed opening keeps every question about the response: without it the 1.5B writer asked
+    the user ("Do you have a routine...?") or about the instruction ("Is the instruction asking
+    for...?"), questions a judge cannot answer from the response.
+    """
     return json.dumps({
         "type": "object",
-        "properties": {"questions": {"type": "array", "items": {"type": "string", "minLength": 8, "maxLength": 200},
+        "properties": {"questions": {"type": "array", "items": {"type": "string", "pattern": QUESTION_PATTERN},
                                      "minItems": 1, "maxItems": max_questions}},
         "required": ["questions"],
     }, sort_keys=True)
