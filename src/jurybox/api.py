@@ -10,14 +10,15 @@ from typing import Any
 import pandas as pd
 
 from jurybox.backends.base import Backend
-from jurybox.backends.registry import get_backend
 from jurybox.engine import Executor, Judge, RunStats, evaluate
-from jurybox.errors import InputError, PromptTooLong, redact
-from jurybox.items import check_columns, extract_items, output_names, parse_field_map, read_table
+from jurybox.errors import InputError, JuryboxError, PromptTooLong, redact
+from jurybox.items import load_dataset, output_names
 from jurybox.protocols.base import JudgeProtocol
-from jurybox.protocols.registry import make_protocol
-from jurybox.store import Store
+from jurybox.spec import JudgeSpec
+from jurybox.store import Store, open_store
 from jurybox.types import Verdict
+
+__all__ = ["JudgeResult", "as_spec", "judge", "run_judge"]
 
 
 @dataclass
@@ -31,12 +32,20 @@ class JudgeResult:
     human: list[str | None] | None = None
     columns: dict[str, str] = field(default_factory=dict)
 
+    def status_counts(self) -> dict[str, int]:
+        """How many items have each verdict status (ok, unparsed, error)."""
+        return dict(self.table[self.columns["verdict_status"]].value_counts().to_dict())
 
-def load(data: pd.DataFrame | str | os.PathLike[str], encoding: str | None = None) -> tuple[pd.DataFrame, str | None]:
-    if isinstance(data, pd.DataFrame):
-        check_columns(data.columns, None)
-        return data.reset_index(drop=True), None
-    return read_table(data, encoding=encoding), str(data)
+
+def as_spec(protocol: str | JudgeProtocol | JudgeSpec, model: str | os.PathLike[str] | Backend | None = None,
+            params: Mapping[str, Any] | None = None) -> JudgeSpec:
+    """A :class:`JudgeSpec` from the API's ``protocol``/``model``/keyword parameters (a spec is
+    returned as it is; it cannot be combined with ``model`` or parameters)."""
+    if isinstance(protocol, JudgeSpec):
+        if model is not None or params:
+            raise JuryboxError("give the model and protocol parameters in the JudgeSpec, not beside it")
+        return protocol
+    return JudgeSpec(protocol, dict(params or {}), model=model)
 
 
 def _locate(exc: InputError, items: Sequence[Mapping[str, Any]], source: str | None,
@@ -58,23 +67,9 @@ def _locate(exc: InputError, items: Sequence[Mapping[str, Any]], source: str | N
     return InputError(message, file=source, row=row, field=field)
 
 
-def human_labels(df: pd.DataFrame, column: str, protocol: JudgeProtocol, source: str | None) -> list[str | None]:
-    """Read and validate a column of human labels against the protocol's label set."""
-    if column not in df.columns:
-        raise InputError(f"human label column '{column}' not found; columns present: "
-                         f"{', '.join(map(str, df.columns))}", file=source, field=column)
-    out: list[str | None] = []
-    for i, v in enumerate(df[column].tolist(), start=1):
-        if v is None or (isinstance(v, float) and v != v) or (isinstance(v, str) and not v.strip()):
-            out.append(None)
-        else:
-            out.append(protocol.normalise_label(v, file=source, row=i, field=column))
-    return out
-
-
 def run_judge(
     data: pd.DataFrame | str | os.PathLike[str],
-    protocol: str | JudgeProtocol = "score",
+    protocol: str | JudgeProtocol | JudgeSpec = "score",
     *,
     model: str | os.PathLike[str] | Backend | None = None,
     store: Store | str | os.PathLike[str] | None = None,
@@ -88,41 +83,38 @@ def run_judge(
 ) -> JudgeResult:
     """Judge a dataset and return everything the run produced (see :func:`judge` for the table only).
 
-    ``encoding`` is the text encoding of a CSV/TSV/JSONL file (default UTF-8, byte-order mark allowed)."""
-    df, source = load(data, encoding)
-    proto = make_protocol(protocol, **protocol_params)
-    field_map = parse_field_map(fields)
-    items = extract_items(df, proto.required, proto.optional, field_map, source=source)
-    labels = human_labels(df, human, proto, source) if human else None
-    own_store = not isinstance(store, Store)
-    st = store if isinstance(store, Store) else Store(store)  # opened first: a bad store fails before a model loads
-    try:
-        backend = get_backend(model)
+    ``protocol`` is a protocol name or instance (then ``model`` and the keyword parameters
+    complete it) or a :class:`JudgeSpec`. ``encoding`` is the text encoding of a CSV/TSV/JSONL
+    file (default UTF-8, byte-order mark allowed)."""
+    spec = as_spec(protocol, model, protocol_params)
+    if name:
+        spec = spec.replace(name=name)
+    proto = spec.make_protocol()
+    ds = load_dataset(data, proto, fields=fields, human=human, encoding=encoding)
+    with open_store(store) as st:  # opened first: a bad store fails before a model loads
+        judge_ = Judge(proto, spec.make_backend(), spec.name)
         try:
-            verdicts, variants, stats = evaluate(Judge(proto, backend, name), items, st, progress=progress,
-                                                 description=f"{proto.name} ({len(items)} items)",
+            verdicts, variants, stats = evaluate(judge_, ds.items, st, progress=progress,
+                                                 description=f"{proto.name} ({len(ds.items)} items)",
                                                  executor=executor)
         except InputError as exc:
             if exc.file is None and exc.row is not None:
-                raise _locate(exc, items, source, field_map) from exc
+                raise _locate(exc, ds.items, ds.source, ds.field_map) from exc
             raise
-    finally:
-        if own_store:
-            st.close()
-    names = output_names(df.columns)
-    out = df.copy()
+    names = output_names(ds.table.columns)
+    out = ds.table.copy()
     out[names["verdict"]] = [v.label for v in verdicts]
     out[names["verdict_probs"]] = [v.probs for v in verdicts]
     out[names["verdict_score"]] = [v.score for v in verdicts]
     out[names["verdict_status"]] = [v.status for v in verdicts]
     out[names["verdict_raw"]] = [v.raw for v in verdicts]
     out[names["verdict_error"]] = [redact(v.error) if v.error else v.error for v in verdicts]
-    return JudgeResult(out, verdicts, variants, stats, labels, names)
+    return JudgeResult(out, verdicts, variants, stats, ds.human, names)
 
 
 def judge(
     data: pd.DataFrame | str | os.PathLike[str],
-    protocol: str | JudgeProtocol = "score",
+    protocol: str | JudgeProtocol | JudgeSpec = "score",
     *,
     model: str | os.PathLike[str] | Backend | None = None,
     store: Store | str | os.PathLike[str] | None = None,
@@ -134,8 +126,9 @@ def judge(
     """Judge every row of ``data`` and return it with the judge's columns added.
 
     ``data`` is a DataFrame or a JSONL/CSV/Parquet path; ``protocol`` one of score, pairwise,
-    classify, correctness (or a protocol instance); ``model`` an embedded model name, a GGUF path,
-    or a backend; ``fields`` maps protocol fields to your column names
+    classify, correctness (or a protocol instance, or a :class:`JudgeSpec` holding protocol,
+    parameters, template, model and backend options); ``model`` an embedded model name, a GGUF
+    path, or a backend; ``fields`` maps protocol fields to your column names
     (``{"response_a": "output_1"}``); further keywords configure the protocol (``criteria``,
     ``labels``, ``scale``, ``orders``, ``combine``...). Verdicts are stored in ``store`` (default
     ``.jurybox/verdicts.sqlite``), so a rerun makes no model calls.

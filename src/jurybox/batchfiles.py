@@ -27,7 +27,14 @@ from jurybox.atomic import atomic_write
 from jurybox.backends.base import Backend
 from jurybox.engine import Finish, Judge, RunStats, build_tasks
 from jurybox.errors import InputError, JuryboxError
+from jurybox.items import load_dataset
+from jurybox.protocols.base import JudgeProtocol
+from jurybox.spec import JudgeSpec
+from jurybox.store import Store, open_store
 from jurybox.types import BackendResult, Task
+
+__all__ = ["BatchOutputExecutor", "BatchWrite", "batch_lines", "read_output_lines", "write_batch_input",
+           "write_tasks"]
 
 ENDPOINT = "/v1/chat/completions"
 MAX_LINES = 50_000  # the Batch API's limit of requests per input file
@@ -73,7 +80,13 @@ def write_tasks(tasks: Sequence[Task], backend: Backend, out: str | os.PathLike[
     for t in tasks:
         if done is None or t.key not in done:
             unique.setdefault(t.key, t)
-    lines = batch_lines(list(unique.values()), backend)
+    n_cached = len({t.key for t in tasks}) - len(unique)
+    return _write_requests(list(unique.values()), backend, out, n_cached, max_lines)
+
+
+def _write_requests(todo: Sequence[Task], backend: Backend, out: str | os.PathLike[str], n_cached: int,
+                    max_lines: int) -> BatchWrite:
+    lines = batch_lines(todo, backend)
     out = Path(out)
     chunks = [lines[i:i + max_lines] for i in range(0, len(lines), max_lines)] or [[]]
     if len(chunks) == 1:
@@ -82,40 +95,36 @@ def write_tasks(tasks: Sequence[Task], backend: Backend, out: str | os.PathLike[
         paths = [out.with_name(f"{out.stem}.part{i + 1}{out.suffix or '.jsonl'}") for i in range(len(chunks))]
     for p, chunk in zip(paths, chunks, strict=True):
         _atomic_write(p, chunk)
-    n_cached = len({t.key for t in tasks}) - len(unique)
     return BatchWrite(tuple(paths), len(lines), n_cached)
 
 
 def write_batch_input(
     data: pd.DataFrame | str | os.PathLike[str],
-    protocol: str = "score",
+    protocol: str | JudgeProtocol | JudgeSpec = "score",
     *,
-    model: str | Backend,
+    model: str | Backend | None = None,
     out: str | os.PathLike[str],
-    store: Any = None,
-    fields: Any = None,
+    store: Store | str | os.PathLike[str] | None = None,
+    fields: Sequence[str] | Mapping[str, str] | None = None,
     max_lines: int = MAX_LINES,
+    encoding: str | None = None,
     **protocol_params: Any,
 ) -> BatchWrite:
-    """Write a Batch API input file for the tasks of judging ``data`` that the store does not have."""
-    from jurybox.api import load
-    from jurybox.backends.registry import get_backend
-    from jurybox.items import extract_items, parse_field_map
-    from jurybox.protocols.registry import make_protocol
-    from jurybox.store import Store
+    """Write a Batch API input file for the tasks of judging ``data`` that the store does not have
+    (``protocol``, ``model`` and the keyword parameters as for :func:`jurybox.judge`, or a
+    :class:`JudgeSpec`)."""
+    from jurybox.api import as_spec
 
-    df, source = load(data)
-    proto = make_protocol(protocol, **protocol_params)
-    items = extract_items(df, proto.required, proto.optional, parse_field_map(fields), source=source)
-    backend = get_backend(model)
-    tasks, _ = build_tasks(Judge(proto, backend), items)
-    st = store if isinstance(store, Store) else Store(store)
-    try:
-        done = st.get_many([t.key for t in tasks])
-    finally:
-        if not isinstance(store, Store):
-            st.close()
-    return write_tasks(tasks, backend, out, done=done, max_lines=max_lines)
+    spec = as_spec(protocol, model, protocol_params)
+    if spec.model is None:
+        raise JuryboxError("batch files need an openai model (openai:MODEL@URL)", option="model")
+    proto = spec.make_protocol()
+    ds = load_dataset(data, proto, fields=fields, encoding=encoding)
+    backend = spec.make_backend()
+    tasks, _ = build_tasks(Judge(proto, backend, spec.name), ds.items)
+    with open_store(store) as st:
+        todo, done = st.pending(tasks)
+    return _write_requests(todo, backend, out, len(done), max_lines)
 
 
 def read_output_lines(paths: Sequence[str | os.PathLike[str]]) -> dict[str, dict[str, Any]]:

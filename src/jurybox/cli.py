@@ -42,6 +42,30 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+# the flag of an API parameter where it is not --NAME-WITH-DASHES
+_FLAGS = {"fields": "--field", "descriptions": "--describe", "params": "--param", "backend_options": "--backend-option",
+          "slice_field": "--slice"}
+
+
+def flag_of(option: str) -> str:
+    """The command-line flag of an API parameter (``text_field`` -> ``--text-field``)."""
+    return _FLAGS.get(option, "--" + option.replace("_", "-"))
+
+
+def cli_message(exc: JuryboxError) -> str:
+    """The error's text as the command line shows it: a library error names the parameter it is
+    about (``exc.option``); the command line names the flag instead, or adds it."""
+    text = str(exc)
+    if not exc.option:
+        return text
+    flag = flag_of(exc.option)
+    if flag in text:
+        return text
+    if text.startswith(exc.option + " "):
+        return flag + text[len(exc.option):]
+    return f"{text} ({flag})"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors become one line on stderr and exit status 2 (gates and runs with
     failed tasks: 1).
@@ -52,8 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         rc = app(args=argv, standalone_mode=False)
     except JuryboxError as exc:
-        print(f"jurybox: error: {_one_line(str(exc))}" if exc.exit_code == 2 else f"jurybox: {_one_line(str(exc))}",
-              file=sys.stderr)
+        text = _one_line(cli_message(exc))
+        print(f"jurybox: error: {text}" if exc.exit_code == 2 else f"jurybox: {text}", file=sys.stderr)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         print("jurybox: interrupted", file=sys.stderr)

@@ -129,19 +129,13 @@ def run_costs(
     prices = prices or {}
     if model is not None and prices and model not in prices:
         raise InputError(f"model {model!r} is not in the price table (it has: {', '.join(prices)})")
-    q = ("SELECT v.run_id, COALESCE(r.started_at, MIN(v.created_at)), COALESCE(r.description, ''), v.judge, "
-         "COUNT(*), SUM(v.prompt_tokens), SUM(v.completion_tokens) "
-         "FROM verdicts v LEFT JOIN runs r ON r.run_id = v.run_id")
-    args: tuple[Any, ...] = ()
-    if run_id is not None:
-        q += " WHERE v.run_id = ?"
-        args = (run_id,)
-    q += " GROUP BY v.run_id, v.judge ORDER BY 2, v.judge"
     out: list[RunCost] = []
-    for rid, started, desc, judge, n, pt, ct in store.conn.execute(q, args):
+    for row in store.token_usage(run_id):
+        judge, pt, ct = row["judge"], int(row["prompt_tokens"]), int(row["completion_tokens"])
         m = _match(judge, prices, model)
-        cost = prices[m].cost(int(pt), int(ct), batch=batch) if m is not None else None
-        out.append(RunCost(rid, float(started), desc, judge, m, int(n), int(pt), int(ct), cost))
+        cost = prices[m].cost(pt, ct, batch=batch) if m is not None else None
+        out.append(RunCost(row["run_id"], float(row["started_at"]), row["description"], judge, m,
+                           int(row["n_verdicts"]), pt, ct, cost))
     return out
 
 

@@ -14,12 +14,17 @@ import re
 class JuryboxError(Exception):
     """A problem the user can fix (bad input, missing model, unwritable store...).
 
-    Its message never carries a secret: see :func:`redact`."""
+    Its message never carries a secret: see :func:`redact`. ``option`` names the parameter the
+    problem is about (``encoding``, ``store``, ``scale``...) when there is one: messages speak of
+    parameters, and the command line turns the name into its flag (``--encoding``)."""
 
     exit_code = 2
+    option: str | None = None
 
-    def __init__(self, *args: object) -> None:
+    def __init__(self, *args: object, option: str | None = None) -> None:
         super().__init__(*(redact(a) if isinstance(a, str) else a for a in args))
+        if option is not None:
+            self.option = option
 
 
 class InputError(JuryboxError, ValueError):
@@ -33,6 +38,7 @@ class InputError(JuryboxError, ValueError):
         file: str | None = None,
         row: int | None = None,
         field: str | None = None,
+        option: str | None = None,
     ) -> None:
         self.file = file
         self.row = row
@@ -45,7 +51,15 @@ class InputError(JuryboxError, ValueError):
         if field is not None:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
-        super().__init__(f"{prefix}: {message}" if prefix else message)
+        super().__init__(f"{prefix}: {message}" if prefix else message, option=option)
+
+
+class OptionError(JuryboxError, ValueError):
+    """A parameter (a protocol's, a backend's, a run's) with a value that does not fit; names the
+    parameter in ``option``."""
+
+    def __init__(self, message: str, *, option: str) -> None:
+        super().__init__(message, option=option)
 
 
 class BackendConfigError(JuryboxError):

@@ -13,13 +13,17 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from jurybox.atomic import atomic_path, check_writable
 from jurybox.errors import InputError, JuryboxError
+
+if TYPE_CHECKING:
+    from jurybox.protocols.base import JudgeProtocol
 
 READ_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
                 ".parquet": "parquet", ".pq": "parquet"}
@@ -212,6 +216,70 @@ def extract_items(
             item[name] = v
         items.append(item)
     return items
+
+
+def load_table(data: pd.DataFrame | str | os.PathLike[str], encoding: str | None = None
+               ) -> tuple[pd.DataFrame, str | None]:
+    """A DataFrame (index reset, duplicated columns refused) or a file read with :func:`read_table`,
+    and its source name for errors (None for a DataFrame)."""
+    if isinstance(data, pd.DataFrame):
+        check_columns(data.columns, None)
+        return data.reset_index(drop=True), None
+    return read_table(data, encoding=encoding), str(data)
+
+
+def human_labels(df: pd.DataFrame, column: str, protocol: JudgeProtocol, source: str | None) -> list[str | None]:
+    """Read and validate a column of human labels against the protocol's label set (missing
+    values stay None)."""
+    if column not in df.columns:
+        raise InputError(f"human label column '{column}' not found; columns present: "
+                         f"{', '.join(map(str, df.columns))}", file=source, field=column, option="human")
+    out: list[str | None] = []
+    for i, v in enumerate(df[column].tolist(), start=1):
+        if _missing(v):
+            out.append(None)
+        else:
+            out.append(protocol.normalise_label(v, file=source, row=i, field=column))
+    return out
+
+
+@dataclass
+class Dataset:
+    """A dataset read for judging: the table as read, its source (file name, None for a
+    DataFrame), one item per row (a dict of protocol fields), the human labels when a column was
+    named, and the field map (protocol field -> the user's column)."""
+
+    table: pd.DataFrame
+    source: str | None
+    items: list[dict[str, Any]]
+    human: list[str | None] | None
+    field_map: dict[str, str]
+
+    def column(self, name: str, *, option: str | None = None) -> list[Any]:
+        """The values of one of the table's columns, or an error naming the column."""
+        if name not in self.table.columns:
+            raise InputError(f"column '{name}' not found; columns present: {', '.join(map(str, self.table.columns))}",
+                             file=self.source, field=name, option=option)
+        return list(self.table[name].tolist())
+
+
+def load_dataset(
+    data: pd.DataFrame | str | os.PathLike[str],
+    protocol: JudgeProtocol,
+    *,
+    fields: Sequence[str] | Mapping[str, str] | None = None,
+    human: str | None = None,
+    extra_fields: Sequence[str] = (),
+    encoding: str | None = None,
+) -> Dataset:
+    """The one way in for every capability: read ``data``, map ``fields`` (``["response_a=output_1"]``
+    or a mapping) to the protocol's fields (plus ``extra_fields``, optional ones such as
+    ``model_a``), check every required value, and read the ``human`` label column."""
+    df, source = load_table(data, encoding)
+    field_map = parse_field_map(fields)
+    items = extract_items(df, protocol.required, (*protocol.optional, *extra_fields), field_map, source=source)
+    labels = human_labels(df, human, protocol, source) if human else None
+    return Dataset(df, source, items, labels, field_map)
 
 
 JUDGE_COLUMNS = ("verdict", "verdict_probs", "verdict_score", "verdict_status", "verdict_raw", "verdict_error")

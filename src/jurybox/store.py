@@ -69,6 +69,17 @@ def default_store_path() -> Path:
     return Path(os.environ.get("JURYBOX_STORE", ".jurybox/verdicts.sqlite"))
 
 
+@contextmanager
+def open_store(store: Store | str | os.PathLike[str] | None) -> Iterator[Store]:
+    """The store to use for one call: a :class:`Store` given by the caller is borrowed (left
+    open), a path (or None: the default store) is opened here and closed on leaving the block."""
+    if isinstance(store, Store):
+        yield store
+        return
+    with Store(store) as st:
+        yield st
+
+
 class Store:
     """A verdict store at ``path`` (created if missing). Use as a context manager or call close()."""
 
@@ -262,27 +273,57 @@ class Store:
             q += " WHERE run_id = ?"
             args = (run_id,)
         cols = ("key", "run_id", "judge", "error", "created_at")
-        with self._reading():
-            return [dict(zip(cols, r)) for r in self.conn.execute(q + " ORDER BY id", args)]
+        with self._lock, self._reading():
+            found = self.conn.execute(q + " ORDER BY id", args).fetchall()
+        return [dict(zip(cols, r)) for r in found]
+
+    def pending(self, tasks: Iterable[Task]) -> tuple[list[Task], dict[str, Verdict]]:
+        """The tasks whose key the store lacks (each key once, in input order) and the verdicts
+        of those it has, by key."""
+        unique: dict[str, Task] = {}
+        for t in tasks:
+            unique.setdefault(t.key, t)
+        done = self.get_many(list(unique))
+        return [t for k, t in unique.items() if k not in done], done
+
+    def token_usage(self, run_id: str | None = None) -> list[dict[str, Any]]:
+        """Verdicts and tokens per (run, judge), oldest run first: ``run_id``, ``started_at`` (the
+        run's start, else its first verdict's time), ``description``, ``judge``, ``n_verdicts``,
+        ``prompt_tokens``, ``completion_tokens``. A verdict belongs to the run that computed it."""
+        q = ("SELECT v.run_id, COALESCE(r.started_at, MIN(v.created_at)), COALESCE(r.description, ''), v.judge, "
+             "COUNT(*), SUM(v.prompt_tokens), SUM(v.completion_tokens) "
+             "FROM verdicts v LEFT JOIN runs r ON r.run_id = v.run_id")
+        args: tuple[Any, ...] = ()
+        if run_id is not None:
+            q += " WHERE v.run_id = ?"
+            args = (run_id,)
+        q += " GROUP BY v.run_id, v.judge ORDER BY 2, v.judge"
+        cols = ("run_id", "started_at", "description", "judge", "n_verdicts", "prompt_tokens", "completion_tokens")
+        with self._lock, self._reading():
+            found = self.conn.execute(q, args).fetchall()
+        return [dict(zip(cols, r, strict=True)) for r in found]
 
     def count(self) -> int:
-        with self._reading():
+        with self._lock, self._reading():
             return int(self.conn.execute("SELECT COUNT(*) FROM verdicts").fetchone()[0])
 
     def rows(self, keys: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
         cols = ("key", "run_id", "judge", "variant", "label", "status", "verdict", "latency_s",
                 "prompt_tokens", "completion_tokens", "created_at")
         q = f"SELECT {', '.join(cols)} FROM verdicts"
-        with self._reading():
-            if keys is None:
-                for r in self.conn.execute(q):
-                    yield dict(zip(cols, r))
-            else:
-                ks = list(keys)
-                for i in range(0, len(ks), 500):
-                    chunk = ks[i:i + 500]
-                    for r in self.conn.execute(q + f" WHERE key IN ({','.join('?' * len(chunk))})", chunk):
-                        yield dict(zip(cols, r))
+        if keys is None:
+            with self._lock, self._reading():
+                found = self.conn.execute(q).fetchall()
+            for r in found:
+                yield dict(zip(cols, r))
+            return
+        ks = list(keys)
+        for i in range(0, len(ks), 500):
+            chunk = ks[i:i + 500]
+            with self._lock, self._reading():  # fetched under the lock, yielded outside it
+                found = self.conn.execute(q + f" WHERE key IN ({','.join('?' * len(chunk))})", chunk).fetchall()
+            for r in found:
+                yield dict(zip(cols, r))
 
     def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         try:

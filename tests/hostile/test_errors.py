@@ -184,9 +184,9 @@ def test_protocol_options_are_checked_alike(tmp_path, data, args, expect):
 
 
 def test_protocol_options_in_process():
-    from jurybox.commands.judge import _protocol_params
+    from jurybox.commands._options import judge_spec
 
-    p = _protocol_params("pairwise", None, None, None, None, "AB", None, None, "default")
+    p = judge_spec("pairwise", orders="AB", template="default").protocol_params()
     assert p == {"template": "default", "orders": "AB"}
     with pytest.raises(JuryboxError, match="--scale does not apply"):
-        _protocol_params("classify", None, "a,b", None, "5-1", None, None, None, "default")
+        judge_spec("classify", labels="a,b", scale="5-1", template="default")

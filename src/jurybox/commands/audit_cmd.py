@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from jurybox.atomic import atomic_write
+from jurybox.commands import _options as o
 from jurybox.errors import JuryboxError
 
 
@@ -19,12 +20,13 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def audit_command(
-    dataset: Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file, one item per row")],
+    dataset: o.Dataset,
     probes: Annotated[str, typer.Option(help="comma-separated: position, length, wording, consistency, "
                                               "self_preference, leniency, injection")] = "position,length",
     protocol: Annotated[str, typer.Option(help="pairwise | score")] = "pairwise",
-    model: Annotated[str | None, typer.Option(help="embedded model name, GGUF path, or openai:MODEL@URL")] = None,
-    field: Annotated[list[str] | None, typer.Option(help="PROTOCOL_FIELD=COLUMN (repeatable)")] = None,
+    model: o.Model = None,
+    backend_option: o.BackendOption = None,
+    field: o.Field = None,
     human: Annotated[str | None, typer.Option(help="column with the human label (A/B, or a score)")] = None,
     template: Annotated[str, typer.Option(help="prompt template of the audited judge")] = "default",
     criteria: Annotated[str | None, typer.Option(help="what the judge should look for")] = None,
@@ -35,51 +37,29 @@ def audit_command(
     slice_: Annotated[str | None, typer.Option("--slice", help="leniency: column naming each item's slice")] = None,
     length_unit: Annotated[str, typer.Option(help="length: chars | words")] = "chars",
     resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
-    store: Annotated[Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")] = None,
+    encoding: o.Encoding = None,
+    store: o.Store = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the audit as JSON to this file")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Measure how the judge goes wrong on DATASET: each effect with its 95% bootstrap interval."""
     from rich.console import Console
 
-    from jurybox.api import load
-    from jurybox.audit.runner import check_probes, run_audit
-    from jurybox.backends.registry import get_backend
-    from jurybox.items import extract_items, parse_field_map
-    from jurybox.protocols.registry import make_protocol
-    from jurybox.store import Store
+    from jurybox.audit.dataset import AUDIT_PROTOCOLS, audit
+    from jurybox.backends.registry import parse_backend_options
+    from jurybox.spec import JudgeSpec
 
-    if protocol not in ("pairwise", "score"):
+    if protocol not in AUDIT_PROTOCOLS:
         raise JuryboxError(f"--protocol must be pairwise or score for an audit, got {protocol!r}")
     probe_list = [p.strip() for p in probes.split(",") if p.strip()]
     if not probe_list:
         raise JuryboxError("--probes is empty; name at least one probe, e.g. --probes position,length")
-    check_probes(protocol, probe_list)
-    params: dict[str, Any] = {"template": template, "criteria": criteria}
-    df, source = load(dataset)
-    proto = make_protocol(protocol, **params)
-    extra = [f for f in ("model_a", "model_b") if "self_preference" in probe_list]
-    optional = (*proto.optional, *extra)
-    items = extract_items(df, proto.required, optional, parse_field_map(field), source=source)
-    for name, col in (("--human", human), ("--slice", slice_)):
-        if col is not None and col not in df.columns:
-            raise JuryboxError(f"{name} column '{col}' not found in {dataset}; columns: {', '.join(map(str, df.columns))}")
-    if human is not None:
-        from jurybox.api import human_labels
-
-        for it, lab in zip(items, human_labels(df, human, proto, source), strict=True):
-            it["__human__"] = lab
-    if slice_ is not None:
-        for it, s in zip(items, df[slice_].tolist(), strict=True):
-            it["__slice__"] = s
-    backend = get_backend(model)
-    with Store(store) as st:
-        report = run_audit(
-            items, backend, st, protocol=protocol, probes=probe_list, human="__human__" if human else None,
-            templates=[t.strip() for t in templates.split(",")] if templates else None, repeats=repeats,
-            temperature=temperature, family=family, slice_field="__slice__" if slice_ else None,
-            length_unit=length_unit, n_resamples=resamples, progress=not quiet, **params,
-        )
+    spec = JudgeSpec(protocol, {"criteria": criteria}, template, model,
+                     parse_backend_options(model, backend_option or ()))
+    report = audit(dataset, spec, probes=probe_list, fields=field, human=human, slice_field=slice_,
+                   templates=[t.strip() for t in templates.split(",")] if templates else None, repeats=repeats,
+                   temperature=temperature, family=family, length_unit=length_unit, n_resamples=resamples,
+                   store=store, encoding=encoding, progress=not quiet)
     console = Console()
     console.print(report.table())
     for note in report.notes:

@@ -1,89 +1,95 @@
 """`jurybox batch write|import` (provider batch files) and `jurybox cost` (tokens and price per run).
 
 ``batch write`` and ``batch import`` take the same dataset, protocol and model options as
-``jurybox judge`` (copied from its signature, so the three stay in step): the tasks, and so the
-task keys, are the ones ``judge`` would compute. ``import`` fills the store; a following
+``jurybox judge`` (declared once in :mod:`jurybox.commands._options`, ``--param`` and
+``--backend-option`` included): the tasks, and so the task keys, are the ones ``judge`` would compute. ``import`` fills the store; a following
 ``jurybox judge`` with the same options then finds every verdict there and writes the table.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import sys
-import typing
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from jurybox.commands.judge import _protocol_params, judge_command
-
-SHARED = ("dataset", "protocol", "criteria", "labels", "describe", "scale", "orders", "combine", "tie_threshold",
-          "template", "model", "field", "store")
+from jurybox.commands import _options as o
 
 batch_app = typer.Typer(help="OpenAI Batch API files: write the requests, import the answers.", no_args_is_help=True)
 
 
-def with_judge_options(extra: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Give a command the judge command's dataset/protocol/model options plus ``extra``'s own."""
-    hints = typing.get_type_hints(judge_command, include_extras=True)
-    extra_hints = typing.get_type_hints(extra, include_extras=True)
-    kw = inspect.Parameter.KEYWORD_ONLY  # typer passes everything by name; order is free then
-    shared = [p.replace(annotation=hints[n], kind=kw) for n, p in inspect.signature(judge_command).parameters.items()
-              if n in SHARED]
-    own = [p.replace(annotation=extra_hints[n], kind=kw) for n, p in inspect.signature(extra).parameters.items()]
-
-    def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn.__signature__ = inspect.Signature(shared + own)  # type: ignore[attr-defined]
-        fn.__annotations__ = {p.name: p.annotation for p in shared + own}
-        return fn
-
-    return wrap
-
-
-def _judge_inputs(kw: dict[str, Any]) -> tuple[Path, str, dict[str, Any], dict[str, Any]]:
+def _spec(protocol: str, template: str, model: str | None, backend_option: list[str] | None,
+          param: list[str] | None, **flags: Any) -> Any:
     from jurybox.errors import JuryboxError
 
-    if not kw.get("model") or not str(kw["model"]).startswith("openai:"):
+    if not model or not str(model).startswith("openai:"):
         raise JuryboxError("batch files need --model openai:MODEL[@URL], the model the provider will run")
-    params = _protocol_params(kw["protocol"], kw["criteria"], kw["labels"], kw["describe"], kw["scale"],
-                              kw["orders"], kw["combine"], kw["tie_threshold"], kw["template"], kw.get("param"))
-    return kw["dataset"], kw["protocol"], params, {"model": kw["model"], "store": kw["store"], "fields": kw["field"]}
+    return o.judge_spec(protocol, template=template, model=model, backend_option=backend_option, param=param,
+                        **flags)
 
 
-def _write_options(
+@batch_app.command("write")
+def write_command(
+    dataset: o.Dataset,
     out: Annotated[Path, typer.Option(help="the Batch API input file to write (.jsonl)")],
+    protocol: o.Protocol = "score",
+    criteria: o.Criteria = None,
+    labels: o.Labels = None,
+    describe: o.Describe = None,
+    scale: o.Scale = None,
+    orders: o.Orders = None,
+    combine: o.Combine = None,
+    tie_threshold: o.TieThreshold = None,
+    template: o.Template = "default",
+    model: o.Model = None,
+    backend_option: o.BackendOption = None,
+    field: o.Field = None,
+    param: o.Param = None,
+    encoding: o.Encoding = None,
+    store: o.Store = None,
     max_lines: Annotated[int, typer.Option(help="requests per file (the API allows 50,000)")] = 50_000,
-) -> None: ...
-
-
-@with_judge_options(_write_options)
-def write_command(**kw: Any) -> None:
+) -> None:
     """Write a Batch API input file with one request per task the store does not have."""
     from jurybox.batchfiles import write_batch_input
 
-    dataset, protocol, params, common = _judge_inputs(kw)
-    res = write_batch_input(dataset, protocol, out=kw["out"], max_lines=kw["max_lines"], **common, **params)
+    spec = _spec(protocol, template, model, backend_option, param, criteria=criteria, labels=labels,
+                 describe=describe, scale=scale, orders=orders, combine=combine, tie_threshold=tie_threshold)
+    res = write_batch_input(dataset, spec, out=out, max_lines=max_lines, store=store, fields=field,
+                            encoding=encoding)
     print(f"wrote {res.n_requests} requests to {', '.join(map(str, res.files))} "
           f"({res.n_cached} tasks already in the store)")
 
 
-def _import_options(
+@batch_app.command("import")
+def import_command(
+    dataset: o.Dataset,
     results: Annotated[list[Path], typer.Option(help="Batch API output or error file (repeatable)")],
-) -> None: ...
-
-
-@with_judge_options(_import_options)
-def import_command(**kw: Any) -> None:
+    protocol: o.Protocol = "score",
+    criteria: o.Criteria = None,
+    labels: o.Labels = None,
+    describe: o.Describe = None,
+    scale: o.Scale = None,
+    orders: o.Orders = None,
+    combine: o.Combine = None,
+    tie_threshold: o.TieThreshold = None,
+    template: o.Template = "default",
+    model: o.Model = None,
+    backend_option: o.BackendOption = None,
+    field: o.Field = None,
+    param: o.Param = None,
+    encoding: o.Encoding = None,
+    store: o.Store = None,
+) -> None:
     """Import Batch API output files into the store under the tasks' keys; errors become failures."""
     from jurybox.api import run_judge
     from jurybox.batchfiles import BatchOutputExecutor
 
-    dataset, protocol, params, common = _judge_inputs(kw)
-    ex = BatchOutputExecutor(kw["results"])
-    res = run_judge(dataset, protocol, executor=ex, **common, **params)
+    spec = _spec(protocol, template, model, backend_option, param, criteria=criteria, labels=labels,
+                 describe=describe, scale=scale, orders=orders, combine=combine, tie_threshold=tie_threshold)
+    ex = BatchOutputExecutor(results)
+    res = run_judge(dataset, spec, executor=ex, store=store, fields=field, encoding=encoding)
     s = res.stats
     print(f"{s.n_tasks} tasks: {s.n_cached} already in the store, {s.n_done} imported, {s.n_failed} failed "
           f"(recorded; a rerun or a new batch retries them)")
@@ -121,7 +127,5 @@ def cost_command(
 
 
 def register(app: typer.Typer) -> None:
-    batch_app.command("write")(write_command)
-    batch_app.command("import")(import_command)
     app.add_typer(batch_app, name="batch")
     app.command("cost")(cost_command)

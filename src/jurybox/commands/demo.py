@@ -9,6 +9,8 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from jurybox.commands import _options as o
+
 DEMO_JOBS: list[dict[str, Any]] = [
     {"file": "correctness.jsonl", "protocol": "correctness", "human": "label", "params": {}},
     {"file": "pairwise.jsonl", "protocol": "pairwise", "human": "preference",
@@ -25,17 +27,21 @@ def demo_dir() -> Path:
 
 def demo_command(
     model: Annotated[str | None, typer.Option(help="embedded model name or GGUF path")] = None,
+    backend_option: o.BackendOption = None,
     out: Annotated[Path, typer.Option(help="where to write all verdicts (JSONL)")] = Path("demo-verdicts.jsonl"),
     store: Annotated[Path | None, typer.Option(help="verdict store")] = None,
     limit: Annotated[int | None, typer.Option(help="judge only the first N rows of each dataset")] = None,
 ) -> None:
     """Judge the sample datasets (correctness, pairwise, sentiment) and report agreement with humans."""
     from jurybox.api import run_judge
+    from jurybox.backends.registry import parse_backend_options
     from jurybox.items import read_table, write_table
     from jurybox.models import DEFAULT_MODEL, resolve
+    from jurybox.spec import JudgeSpec
     from jurybox.summary import quick_agreement
 
     name = model or DEFAULT_MODEL
+    options = parse_backend_options(name, backend_option or ())
     print(f"jurybox demo: model {name}")
     resolved = resolve(name)
     print(f"model file verified: {resolved.path} (sha256 {resolved.sha256[:12]}...)")
@@ -44,8 +50,8 @@ def demo_command(
         df = read_table(demo_dir() / job["file"])
         if limit:
             df = df.head(limit)
-        res = run_judge(df, job["protocol"], model=name, store=store, human=job["human"], progress=True,
-                        **job["params"])
+        spec = JudgeSpec(job["protocol"], job["params"], model=name, backend_options=options)
+        res = run_judge(df, spec, store=store, human=job["human"], progress=True)
         a = quick_agreement(res.human or [], [v.label for v in res.verdicts])
         s = res.stats
         print(f"{job['file']:18s} {job['protocol']:12s} {a.n_items:3d} items  {a.line()}")

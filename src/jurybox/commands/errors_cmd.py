@@ -15,6 +15,7 @@ import numpy as np
 import typer
 from typer.core import TyperGroup
 
+from jurybox.commands import _options as o
 from jurybox.errors import InputError, JuryboxError
 
 
@@ -87,6 +88,7 @@ def find_command(
     model: Annotated[
         list[str] | None, typer.Option(help="judge model (repeatable; default: the embedded model)")
     ] = None,
+    backend_option: o.BackendOption = None,
     template: Annotated[
         list[str] | None,
         typer.Option(help="classify prompt template (repeatable; e.g. default, instruct, brief)"),
@@ -132,6 +134,14 @@ def find_command(
     if not models and not no_llm and probs is None and not classifier:
         models = [None]  # the embedded default model
     pred = _load_npy(probs, "predicted probabilities") if probs is not None else None
+    options: dict[str, Any] = {}
+    if backend_option:
+        from jurybox.backends.registry import parse_backend_options
+
+        if not models:
+            raise JuryboxError("--backend-option needs a judge model (the LLM ensemble)")
+        for m in models:  # typed (and checked) for every model's backend; the same text for each
+            options = parse_backend_options(m, backend_option)
     res = find_errors(
         dataset,
         label_field=label_field,
@@ -148,6 +158,7 @@ def find_command(
         rank_by=rank_by,  # type: ignore[arg-type]
         store=store,
         progress=not quiet,
+        backend_options=options,
     )
     write_table(res.table, out)
     s = res.summary

@@ -21,20 +21,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jurybox.api import human_labels, load
 from jurybox.backends.base import Backend
-from jurybox.backends.registry import BackendOptionError, get_backend, parse_backend_options
+from jurybox.backends.registry import BackendOptionError, parse_backend_options
 from jurybox.engine import Judge, RunStats
 from jurybox.errors import JuryboxError
-from jurybox.items import extract_items, parse_field_map
+from jurybox.items import load_dataset
 from jurybox.jury._arrays import nan_to_none
 from jurybox.jury.aggregate import agreement_with, mean_score, median_score, weighted_vote
 from jurybox.jury.dawid_skene import dawid_skene
 from jurybox.jury.pre import qualify, zscore_pool
 from jurybox.jury.runner import label_matrix, run_jury, score_matrix
-from jurybox.protocols.registry import make_protocol
+from jurybox.spec import JudgeSpec
 from jurybox.stats import cohen_kappa
-from jurybox.store import Store
+from jurybox.store import Store, open_store
+
+__all__ = ["AGGREGATIONS", "JuryResult", "build_judges", "judge_specs", "jury_table"]
 
 AGGREGATIONS = ("majority", "weighted", "dawid-skene", "mean", "median", "pre")
 
@@ -51,18 +52,30 @@ class JuryResult:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def build_judges(specs: Sequence[Mapping[str, Any]], protocol: str, params: Mapping[str, Any],
-                 backends: Mapping[str, Backend] | None = None) -> tuple[list[Judge], list[float]]:
-    """Expand judge specs (``model``, ``templates`` or ``template``, optional ``name``, ``weight``,
-    ``params``, ``backend_options``) into judges, models x templates; returns the judges and their
-    weights. ``backend_options`` are the model's backend options (``{concurrency: 8, rpm: 600}``,
-    see :func:`jurybox.backends.registry.parse_backend_options`)."""
+_SPEC_KEYS = ("model", "templates", "template", "name", "weight", "params", "backend_options")
+
+
+def judge_specs(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str,
+                params: Mapping[str, Any]) -> tuple[list[JudgeSpec], list[float]]:
+    """Expand a jury config's judges into one :class:`JudgeSpec` per model x template, and their
+    weights. A config judge is a mapping (``model``, ``templates`` or ``template``, optional
+    ``name``, ``weight``, ``params``, ``backend_options``: the model's backend options such as
+    ``{concurrency: 8, rpm: 600}``, typed as ``--backend-option`` values are) or a JudgeSpec."""
+    expanded = _expand(specs, protocol, params)
+    return [s for _, s, _ in expanded], [w for _, _, w in expanded]
+
+
+def _expand(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str,
+            params: Mapping[str, Any]) -> list[tuple[int, JudgeSpec, float]]:
+    """(config judge number, spec, weight) per model x template."""
     if not specs:
         raise JuryboxError("the jury config lists no judges")
-    judges: list[Judge] = []
-    weights: list[float] = []
+    out: list[tuple[int, JudgeSpec, float]] = []
     for n, spec in enumerate(specs, start=1):
-        unknown = set(spec) - {"model", "templates", "template", "name", "weight", "params", "backend_options"}
+        if isinstance(spec, JudgeSpec):
+            out.append((n, spec, 1.0))
+            continue
+        unknown = set(spec) - set(_SPEC_KEYS)
         if unknown:
             raise JuryboxError(f"judge {n}: unknown key(s) {sorted(unknown)} "
                                "(use model, templates, name, weight, params, backend_options)")
@@ -73,23 +86,40 @@ def build_judges(specs: Sequence[Mapping[str, Any]], protocol: str, params: Mapp
         options = spec.get("backend_options") or {}
         if not isinstance(options, Mapping):
             raise JuryboxError(f"judge {n}: backend_options must map option names to values, got {options!r}")
-        backend = (backends or {}).get(str(model)) if model is not None else None
-        if backend is not None and options:
-            raise JuryboxError(f"judge {n}: backend_options cannot be given for a model passed as a backend object")
         try:
-            backend = backend or get_backend(model, **parse_backend_options(model, options))
+            typed = parse_backend_options(model, options) if options else {}
         except BackendOptionError as exc:
             raise BackendOptionError(f"judge {n}: {exc}") from exc
+        w = spec.get("weight", 1.0)
+        try:
+            weight = float(w)
+        except (TypeError, ValueError) as exc:
+            raise JuryboxError(f"judge {n}: weight must be a number, got {w!r}") from exc
+        merged = {**dict(params), **dict(spec.get("params") or {})}
+        merged.pop("template", None)
         for t in templates:
-            proto = make_protocol(protocol, **{**dict(params), **dict(spec.get("params") or {}), "template": t})
             base = spec.get("name") or f"{model or 'default-model'}"
             name = f"{base}:{t}" if len(templates) > 1 or not spec.get("name") else base
-            judges.append(Judge(proto, backend, name))
-            w = spec.get("weight", 1.0)
-            try:
-                weights.append(float(w))
-            except (TypeError, ValueError) as exc:
-                raise JuryboxError(f"judge {n}: weight must be a number, got {w!r}") from exc
+            out.append((n, JudgeSpec(protocol, merged, str(t), model, typed, name), weight))
+    return out
+
+
+def build_judges(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str, params: Mapping[str, Any],
+                 backends: Mapping[str, Backend] | None = None) -> tuple[list[Judge], list[float]]:
+    """The engine's judges for a jury config's judges (see :func:`judge_specs`), and their weights.
+    ``backends`` maps model specs to backends already built (a model passed as an object)."""
+    judges: list[Judge] = []
+    weights: list[float] = []
+    built: dict[int, Backend] = {}  # one backend per config judge, shared by its templates
+    for n, spec, weight in _expand(specs, protocol, params):
+        if n not in built:
+            given = (backends or {}).get(str(spec.model)) if spec.model is not None else None
+            if given is not None and spec.backend_options:
+                raise JuryboxError(f"judge {n}: backend_options cannot be given for a model passed as a backend "
+                                   "object")
+            built[n] = given or spec.make_backend()
+        judges.append(Judge(spec.make_protocol(), built[n], spec.name))
+        weights.append(weight)
     return judges, weights
 
 
@@ -106,7 +136,7 @@ def _agreement_row(name: str, labels: Sequence[Any], human: Sequence[Any], rows:
 
 def jury_table(
     data: pd.DataFrame | str | os.PathLike[str],
-    judges: Sequence[Mapping[str, Any]],
+    judges: Sequence[Mapping[str, Any] | JudgeSpec],
     *,
     protocol: str = "pairwise",
     params: Mapping[str, Any] | None = None,
@@ -123,20 +153,14 @@ def jury_table(
     """Run a jury over a dataset and aggregate (module docstring)."""
     if aggregation not in AGGREGATIONS:
         raise JuryboxError(f"unknown aggregation '{aggregation}' (use {', '.join(AGGREGATIONS)})")
-    df, source = load(data)
     js, weights = build_judges(judges, protocol, params or {}, backends)
     proto = js[0].protocol
-    items = extract_items(df, proto.required, proto.optional, parse_field_map(fields), source=source)
-    gold = human_labels(df, human, proto, source) if human else None
+    dataset = load_dataset(data, proto, fields=fields, human=human)
+    df, items, gold = dataset.table, dataset.items, dataset.human
     if aggregation == "pre" and gold is None:
         raise JuryboxError("aggregation 'pre' needs human labels for its qualification exam (set 'human')")
-    own = not isinstance(store, Store)
-    st = store if isinstance(store, Store) else Store(store)
-    try:
+    with open_store(store) as st:
         run = run_jury(js, items, st, progress=progress)
-    finally:
-        if own:
-            st.close()
     labels = label_matrix(run.verdicts)
     scores = score_matrix(run.verdicts)
     n = len(items)

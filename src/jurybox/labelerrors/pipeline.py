@@ -15,16 +15,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jurybox.backends.base import Backend
-from jurybox.engine import RunStats
+from jurybox.backends.base import Backend, backend_label
+from jurybox.engine import Judge, RunStats
 from jurybox.errors import InputError, JuryboxError
-from jurybox.items import read_table
+from jurybox.items import load_table
 from jurybox.labelerrors.classifier import clean_probs, cleanlab_label_issues, cross_val_pred_probs
 from jurybox.labelerrors.combine import LabelIssues, Signal, combine_signals
-from jurybox.labelerrors.ensemble import EnsembleRelabel, classify_judges, run_ensemble
+from jurybox.labelerrors.ensemble import EnsembleRelabel, run_ensemble
 from jurybox.labelerrors.ranking import RankBy, label_quality_scores
 from jurybox.labelerrors.summary import LabelErrorSummary, summarize
-from jurybox.store import Store
+from jurybox.spec import JudgeSpec
+from jurybox.store import Store, open_store
+
+__all__ = ["FLAG_COLUMNS", "FoundErrors", "classifier_signal", "ensemble_judges", "ensemble_signal", "find_errors",
+           "flagged_table", "label_indices", "label_text"]
 
 #: Columns jurybox adds to the flagged file (a reviewer fills in ``review``).
 FLAG_COLUMNS = (
@@ -166,6 +170,30 @@ def flagged_table(
     return out
 
 
+def ensemble_judges(
+    models: Sequence[str | Backend | None],
+    templates: Sequence[str],
+    labels: Sequence[str],
+    *,
+    examples: Sequence[Mapping[str, str]] = (),
+    descriptions: Mapping[str, str] | None = None,
+    backend_options: Mapping[str, Any] | None = None,
+) -> list[Judge]:
+    """The ensemble's judges, models x templates of the classify protocol, each from a
+    :class:`JudgeSpec` (one backend per model, shared by its templates)."""
+    if not models or not templates:
+        raise JuryboxError("the ensemble needs at least one model and one prompt template")
+    params = {"labels": list(labels), "examples": list(examples), "descriptions": descriptions}
+    judges = []
+    for m in models:
+        options = dict(backend_options or {}) if m is None or isinstance(m, str | os.PathLike) else {}
+        backend = JudgeSpec("classify", params, model=m, backend_options=options).make_backend()
+        for t in templates:
+            spec = JudgeSpec("classify", params, t, m, options, f"{t}@{m if isinstance(m, str) else backend_label(backend)}")
+            judges.append(spec.make_judge(backend))
+    return judges
+
+
 def find_errors(
     data: pd.DataFrame | str | os.PathLike[str],
     *,
@@ -185,6 +213,7 @@ def find_errors(
     rank_by: RankBy = "self_confidence",
     store: Store | str | os.PathLike[str] | None = None,
     progress: bool = False,
+    backend_options: Mapping[str, Any] | None = None,
 ) -> FoundErrors:
     """Rank the rows of ``data`` whose ``label_field`` is likely wrong.
 
@@ -192,12 +221,10 @@ def find_errors(
     ``pred_probs`` ((N, K) out-of-sample probabilities, columns in ``labels`` order) or
     ``classifier=True`` (jurybox trains TF-IDF + logistic regression with ``n_splits``-fold
     cross-validation); the last two go through cleanlab. With several signals the ranking is their
-    rank aggregate and ``flagged_by`` names the signals that flagged each row.
+    rank aggregate and ``flagged_by`` names the signals that flagged each row. ``backend_options``
+    are given to every model named by a spec (``{"concurrency": 8}``).
     """
-    if isinstance(data, pd.DataFrame):
-        df, source = data.reset_index(drop=True), None
-    else:
-        df, source = read_table(data), str(data)
+    df, source = load_table(data)
     names, given = label_indices(df, label_field, labels, source=source, ordinal=ordinal)
     if not models and pred_probs is None and not classifier:
         raise JuryboxError(
@@ -213,10 +240,11 @@ def find_errors(
     if models or classifier:
         if text_field not in df.columns:
             raise InputError(
-                f"text column '{text_field}' not found (choose it with --text-field); columns present: "
+                f"text column '{text_field}' not found (choose it with text_field); columns present: "
                 f"{', '.join(map(str, df.columns))}",
                 file=source,
                 field=text_field,
+                option="text_field",
             )
         texts = []
         for i, v in enumerate(df[text_field].tolist(), start=1):
@@ -225,10 +253,9 @@ def find_errors(
             texts.append(str(v))
     if models:
         assert texts is not None
-        judges = classify_judges(models, templates, names, examples=examples, descriptions=descriptions)
-        own = not isinstance(store, Store)
-        st = store if isinstance(store, Store) else Store(store)
-        try:
+        judges = ensemble_judges(models, templates, names, examples=examples, descriptions=descriptions,
+                                 backend_options=backend_options)
+        with open_store(store) as st:
             ens, stats = run_ensemble(
                 judges,
                 [{"text": t} for t in texts],
@@ -239,9 +266,6 @@ def find_errors(
                 threshold=threshold,
                 progress=progress,
             )
-        finally:
-            if own:
-                st.close()
         signals.append(ensemble_signal(ens))
     probs: np.ndarray | None = None
     if pred_probs is not None:

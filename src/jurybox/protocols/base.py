@@ -7,9 +7,13 @@ a per-task :class:`~jurybox.types.Verdict`, and combines an item's per-variant v
 
 from __future__ import annotations
 
+import inspect
+import json
 import math
 import re
 import traceback
+import types
+import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -20,7 +24,7 @@ from typing import Any, ClassVar
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from jurybox.errors import InputError, JuryboxError
+from jurybox.errors import InputError, JuryboxError, OptionError
 from jurybox.types import BackendResult, Message, OptionScores, Prompt, Request, Verdict
 
 PROMPTS = Path(str(resources.files("jurybox").joinpath("prompts")))
@@ -96,6 +100,33 @@ def template_variants(protocol: str) -> list[str]:
     return sorted(p.stem for p in (PROMPTS / protocol).glob("*.j2"))
 
 
+def _from_text(protocol: str, key: str, hint: Any, text: str) -> Any:
+    """``text`` as a value of the annotation ``hint`` (JSON or text when there is none)."""
+    origin = typing.get_origin(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(args) < len(typing.get_args(hint)) and text.strip().lower() in ("none", "null") and str not in args:
+            return None
+        hint = args[0] if len(args) == 1 else inspect.Parameter.empty
+    if hint is str:
+        return text
+    if hint in (int, float):
+        try:
+            return hint(text)
+        except ValueError:
+            what = "an integer" if hint is int else "a number"
+            raise OptionError(f"{key} of protocol {protocol} must be {what}, got {text!r}", option=key) from None
+    if hint is bool:
+        low = text.strip().lower()
+        if low in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+            return low in ("true", "yes", "on", "1")
+        raise OptionError(f"{key} of protocol {protocol} must be true or false, got {text!r}", option=key)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 _STRIP = re.compile(r"^[\s\"'`(\[*]+|[\s\"'`)\].,:;!*]+$")
 
 
@@ -122,6 +153,53 @@ class JudgeProtocol(ABC):
         self.criteria = criteria
         self.template = template
         self.template_text, self._template = _load_template(self.name, template)
+
+    # -- parameters from text (``--param KEY=VALUE``, the judge command's options)
+    @classmethod
+    def parameters(cls) -> dict[str, inspect.Parameter]:
+        """The keyword parameters the protocol's constructors take along its class hierarchy (the
+        most derived class's declaration of a name wins), annotations evaluated where they can be."""
+        out: dict[str, inspect.Parameter] = {}
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            try:
+                sig = inspect.signature(init, eval_str=True)
+            except Exception:  # an annotation that does not evaluate here: keep it as text
+                sig = inspect.signature(init)
+            for p in sig.parameters.values():
+                if p.name != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+                    out.setdefault(p.name, p)
+        return out
+
+    @classmethod
+    def parse_option(cls, key: str, value: Any) -> Any:
+        """The value of parameter ``key`` from ``value``: text is read as the parameter's annotated
+        type (str, int, float, bool, ``none`` for an optional one), else as JSON or, failing that,
+        kept as text; other values are kept as they are. Protocols override it for parameters
+        with their own text form (a score scale ``1-5``, a label list ``a,b``)."""
+        if not isinstance(value, str):
+            return value
+        param = cls.parameters().get(key)
+        hint = param.annotation if param is not None else inspect.Parameter.empty
+        return _from_text(cls.name, key, hint, value)
+
+    @classmethod
+    def parse_options(cls, options: typing.Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
+        """Typed parameters from ``KEY=VALUE`` strings or a mapping (see :meth:`parse_option`);
+        a later repeat of a key wins."""
+        if isinstance(options, Mapping):
+            pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in options.items()]
+        else:
+            pairs = []
+            for item in options:
+                key, sep, raw = str(item).partition("=")
+                if not sep or not key.strip():
+                    raise OptionError(f"a protocol parameter must look like KEY=VALUE (VALUE as JSON or plain "
+                                      f"text), got {item!r}", option="params")
+                pairs.append((key.strip(), raw))
+        return {k: cls.parse_option(k, v) for k, v in pairs}
 
     # -- what the judge can answer
     @abstractmethod

@@ -13,6 +13,9 @@ from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.pairwise import Pairwise
 from jurybox.protocols.simple import Classify, Correctness, Score
 
+__all__ = ["ENTRY_POINT_GROUP", "PROTOCOLS", "PROTOCOL_PACKAGES", "available_protocols", "load_protocol_plugins",
+           "make_protocol", "protocol_class", "register_protocol"]
+
 PROTOCOLS: dict[str, type[JudgeProtocol]] = {
     "score": Score,
     "pairwise": Pairwise,
@@ -57,17 +60,26 @@ def available_protocols() -> list[str]:
     return sorted(PROTOCOLS)
 
 
-def make_protocol(protocol: str | JudgeProtocol, **params: Any) -> JudgeProtocol:
-    if isinstance(protocol, JudgeProtocol):
-        if params:
-            raise JuryboxError("protocol parameters cannot be given with a protocol instance")
-        return protocol
+def protocol_class(protocol: str) -> type[JudgeProtocol]:
+    """The protocol class registered under ``protocol`` (plugins loaded on a miss), or a one-line
+    error listing the protocols there are."""
     cls = PROTOCOLS.get(protocol)
     if cls is None:  # protocols defined next to the capability that uses them
         load_protocol_plugins()
         cls = PROTOCOLS.get(protocol)
     if cls is None:
-        raise JuryboxError(f"unknown protocol '{protocol}' (available: {', '.join(sorted(PROTOCOLS))})")
+        raise JuryboxError(f"unknown protocol '{protocol}' (available: {', '.join(sorted(PROTOCOLS))})",
+                           option="protocol")
+    return cls
+
+
+def make_protocol(protocol: str | JudgeProtocol, **params: Any) -> JudgeProtocol:
+    """A protocol from its name and parameters (a protocol instance is returned as it is)."""
+    if isinstance(protocol, JudgeProtocol):
+        if params:
+            raise JuryboxError("protocol parameters cannot be given with a protocol instance")
+        return protocol
+    cls = protocol_class(protocol)
     try:
         return cls(**params)
     except JuryboxError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jurybox.errors import InputError
+from jurybox.errors import InputError, OptionError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
 
@@ -51,6 +51,20 @@ class Score(JudgeProtocol):
             raise ValueError(f"rubric has no description for score(s) {missing}")
         self.rubric = {s: rubric[s] for s in self.scale}
         self.reverse_rubric = reverse_rubric
+
+    @classmethod
+    def parse_option(cls, key: str, value: Any) -> Any:
+        """``scale`` from text is ``LO-HI`` (``1-5``)."""
+        if key == "scale" and isinstance(value, str):
+            try:
+                lo, hi = (int(x) for x in value.split("-"))
+            except ValueError as exc:
+                raise OptionError(f"scale expects LO-HI such as 1-5, got {value!r}", option="scale") from exc
+            if hi <= lo:
+                raise OptionError(f"scale expects LO-HI with LO below HI, such as 1-5, got {value!r}",
+                                  option="scale")
+            return (lo, hi)
+        return super().parse_option(key, value)
 
     def labels(self) -> tuple[str, ...]:
         return tuple(str(s) for s in self.scale)
@@ -117,6 +131,23 @@ class Classify(JudgeProtocol):
         for e in self.examples:
             if e.get("label") not in labels:
                 raise ValueError(f"few-shot example label {e.get('label')!r} is not in the label set")
+
+    @classmethod
+    def parse_option(cls, key: str, value: Any) -> Any:
+        """``labels`` from text is comma-separated (``positive,negative``); ``descriptions`` from
+        text is ``LABEL=DESCRIPTION`` (one string, or a list of them)."""
+        if key == "labels" and isinstance(value, str) and not value.lstrip().startswith("["):
+            return [x.strip() for x in value.split(",") if x.strip()]
+        if key == "descriptions" and (isinstance(value, str) and not value.lstrip().startswith("{")
+                                      or isinstance(value, list | tuple)):
+            desc: dict[str, str] = {}
+            for d in [value] if isinstance(value, str) else value:
+                k, sep, v = str(d).partition("=")
+                if not sep:
+                    raise OptionError(f"descriptions expects LABEL=DESCRIPTION, got {d!r}", option="descriptions")
+                desc[k.strip()] = v.strip()
+            return desc
+        return super().parse_option(key, value)
 
     def labels(self) -> tuple[str, ...]:
         return self._labels

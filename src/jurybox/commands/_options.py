@@ -1,0 +1,91 @@
+"""Options shared by the commands that judge a dataset (judge, batch write/import, audit, errors),
+declared once so the commands stay in step, and the :class:`~jurybox.spec.JudgeSpec` they build.
+
+Protocol-specific flags (``--labels``, ``--scale``...) are protocol parameters under a CLI name;
+their values are read by the protocol itself (:meth:`JudgeProtocol.parse_options`), like
+``--param KEY=VALUE``. A flag the chosen protocol does not take is refused naming the protocols
+that take it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from jurybox.errors import JuryboxError
+
+Dataset = Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file, one item per row")]
+Protocol = Annotated[str, typer.Option(help="score | pairwise | classify | correctness | certainty | "
+                                            "checklist | checklist_writer | listwise | answer")]
+Criteria = Annotated[str | None, typer.Option(help="What the judge should look for")]
+Labels = Annotated[str | None, typer.Option(help="classify: comma-separated label set")]
+Describe = Annotated[list[str] | None, typer.Option(help="classify: LABEL=DESCRIPTION (repeatable)")]
+Scale = Annotated[str | None, typer.Option(help="score: integer scale LO-HI (default 1-5)")]
+Orders = Annotated[str | None, typer.Option(help="pairwise: both | AB | BA (default both)")]
+Combine = Annotated[str | None, typer.Option(help="pairwise: margin (log-odds) | vote (PRP rule); default margin")]
+TieThreshold = Annotated[float | None, typer.Option(help="pairwise: |mean log-odds margin| below this is a "
+                                                         "tie (default 0)")]
+Template = Annotated[str, typer.Option(help="prompt template name or path to a .j2 file")]
+Model = Annotated[str | None, typer.Option(help="embedded model name, GGUF path, or openai:MODEL@URL")]
+BackendOption = Annotated[list[str] | None, typer.Option(
+    "--backend-option", help="backend option KEY=VALUE, typed by the backend, e.g. concurrency=8, rpm=600, "
+                             "n_ctx=4096 (repeatable)")]
+Field = Annotated[list[str] | None, typer.Option(help="PROTOCOL_FIELD=COLUMN (repeatable)")]
+Param = Annotated[list[str] | None, typer.Option(help="other protocol parameter KEY=VALUE, VALUE as JSON or text, "
+                                                      "e.g. order=BA, max_questions=5 (repeatable)")]
+Store = Annotated[Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")]
+Encoding = Annotated[str | None, typer.Option(help="text encoding of a CSV/TSV/JSONL DATASET (default UTF-8, with "
+                                                   "or without a byte-order mark), e.g. latin-1")]
+
+#: CLI flag -> the protocol parameter it sets
+PROTOCOL_FLAGS = {"--criteria": "criteria", "--labels": "labels", "--describe": "descriptions", "--scale": "scale",
+                  "--orders": "orders", "--combine": "combine", "--tie-threshold": "tie_threshold"}
+
+
+def judge_spec(protocol: str, *, template: str = "default", model: str | None = None,
+               backend_option: list[str] | None = None, param: list[str] | None = None,
+               **flags: Any) -> Any:
+    """The :class:`~jurybox.spec.JudgeSpec` of a command's options. ``flags`` are the protocol
+    flags by parameter-style name (``labels=``, ``describe=``, ``tie_threshold=``...); a flag the
+    protocol does not take, or a required one missing, is a one-line error naming the flag."""
+    from jurybox.protocols import registry
+    from jurybox.spec import JudgeSpec
+
+    cls = registry.protocol_class(protocol)
+    accepted = cls.parameters()
+    given: dict[str, Any] = {}
+    for flag, name in PROTOCOL_FLAGS.items():
+        value = flags.get(flag.removeprefix("--").replace("-", "_"))
+        if value is None or value == []:
+            continue
+        if name not in accepted:
+            takers = sorted(n for n, c in registry.PROTOCOLS.items() if name in c.parameters())
+            raise JuryboxError(f"{flag} does not apply to --protocol {protocol}"
+                               + (f" (it applies to {', '.join(takers)})" if takers else ""))
+        given[name] = value
+    pairs: dict[str, Any] = {}
+    for p in param or []:
+        key, sep, raw = p.partition("=")
+        if not sep or not key.strip():
+            raise JuryboxError(f"--param expects KEY=VALUE (VALUE as JSON or plain text), got {p!r}")
+        pairs[key.strip()] = raw
+    params = {**pairs, **given}  # a flag wins over --param for the same parameter
+    for name, parameter in accepted.items():
+        if parameter.default is parameter.empty and name not in params:
+            hint = next((f for f, n in PROTOCOL_FLAGS.items() if n == name), None)
+            if hint == "--labels":
+                raise JuryboxError(f"--protocol {protocol} needs --labels, for example --labels positive,negative")
+            raise JuryboxError(f"--protocol {protocol} needs {hint or f'--param {name}=VALUE'}")
+    return JudgeSpec.parse(protocol, params=params, template=template, model=model,
+                           backend_options=backend_option or ())
+
+
+def default_out(dataset: Path, out: Path | None, suffix: str) -> Path:
+    """``out``, or DATASET's name with ``suffix``; refused when it is the input file."""
+    if out is None:
+        out = dataset.with_name(dataset.stem + suffix)
+    if out.resolve() == dataset.resolve():
+        raise JuryboxError(f"--out {out} would overwrite the input file")
+    return out
