@@ -3,132 +3,21 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from jurybox.errors import GateFailure, InputError, JuryboxError
-from jurybox.items import JUDGE_COLUMNS, read_table
-
-ALL = "(all)"
 
 
-def _text(s: pd.Series) -> np.ndarray:
-    """Values as text, so that 1, 1.0 and "1" (JSONL vs CSV) are the same label or key."""
+def _load_pairs(verdicts: Path, human: str, human_field: str | None, key: list[str] | None,
+                verdict_field: str | None) -> Any:
+    from jurybox.stats.table import agreement_table
 
-    def one(v: Any) -> Any:
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-            return None
-        if isinstance(v, float) and v.is_integer():
-            return str(int(v))
-        return str(v)
-
-    return np.array([one(v) for v in s.tolist()], dtype=object)
-
-
-def _normalise(human: pd.Series, judge: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Labels comparable across file formats: numbers if both sides are numeric, else text."""
-    hn = pd.to_numeric(human, errors="coerce")
-    jn = pd.to_numeric(judge, errors="coerce")
-    if (hn.isna() == human.isna()).all() and (jn.isna() == judge.isna()).all():
-        return hn.to_numpy(dtype=float), jn.to_numpy(dtype=float)
-    return _text(human), _text(judge)
-
-
-def verdict_columns(columns: Any, verdict_field: str | None) -> tuple[str, str | None]:
-    """The verdict column and its status column in a table written by ``jurybox judge``.
-
-    ``jurybox judge`` names its columns ``verdict``, ``verdict_status``... or, when the user's data
-    already had one of those names, ``jurybox_verdict``, ``jurybox_verdict_status``... (see
-    :func:`jurybox.items.output_names`). Without ``verdict_field`` the last complete set is used
-    (the one jurybox added); a given ``verdict_field`` X has its status in ``X_status`` when present.
-    """
-    cols = set(map(str, columns))
-    if verdict_field is None:
-        prefixes = ["", "jurybox_", *(f"jurybox{n}_" for n in range(2, 10))]
-        complete = [p for p in prefixes if {p + c for c in JUDGE_COLUMNS} <= cols]
-        partial = [p for p in prefixes if p + "verdict" in cols]
-        chosen = complete[-1] if complete else (partial[-1] if partial else "")
-        verdict_field = chosen + "verdict"
-    status = verdict_field + "_status"
-    return verdict_field, status if status in cols else None
-
-
-def _load_pairs(
-    verdicts: Path, human: str, human_field: str | None, key: list[str] | None, verdict_field: str | None
-) -> tuple[pd.DataFrame, str, str]:
-    """The verdict table with a ``__human__`` column, a note on the human source, the verdict column."""
-    df = read_table(verdicts)
-    verdict_field, _ = verdict_columns(df.columns, verdict_field)
-    if verdict_field not in df.columns:
-        raise InputError(
-            f"no '{verdict_field}' column (is this a file written by 'jurybox judge'?)", file=str(verdicts)
-        )
-    if human in df.columns and human_field is None:
-        df["__human__"] = df[human]
-        return df, f"column '{human}'", verdict_field
-    path = Path(human)
-    if not path.is_file():
-        raise JuryboxError(
-            f"--human {human!r} is neither a column of {verdicts} (columns: {', '.join(map(str, df.columns))}) nor a file"
-        )
-    if not key or not human_field:
-        raise JuryboxError(
-            "--human given as a file needs --human-field (its label column) and --key (the join column)"
-        )
-    labels = read_table(path)
-    for col in [*key, human_field]:
-        if col not in labels.columns:
-            raise InputError("column not found", file=str(path), field=col)
-    for col in key:
-        if col not in df.columns:
-            raise InputError("join column not found", file=str(verdicts), field=col)
-    if labels.duplicated(key).any():
-        row = int(np.flatnonzero(labels.duplicated(key).to_numpy())[0]) + 1
-        raise InputError(f"the key {key} repeats", file=str(path), row=row)
-    right = labels[[*key, human_field]].rename(columns={human_field: "__human__"})
-    left = df.drop(columns=["__human__"], errors="ignore")
-    join = [f"__key_{i}__" for i in range(len(key))]
-    for col, tmp in zip(key, join, strict=True):  # JSONL ints and CSV strings must join
-        left[tmp] = _text(left[col])
-        right[tmp] = _text(right[col])
-    merged = left.merge(right.drop(columns=key), on=join, how="left", validate="many_to_one")
-    return merged.drop(columns=join), f"{path}:{human_field}", verdict_field
-
-
-def _judge_column(df: pd.DataFrame, verdict_field: str) -> pd.Series:
-    """The judge's labels, missing where its status column says the answer was not read."""
-    judge = df[verdict_field].copy()
-    _, status = verdict_columns(df.columns, verdict_field)
-    if status is not None:
-        judge = judge.where(df[status].fillna("ok") == "ok")
-    return judge
-
-
-def _reports(
-    df: pd.DataFrame, verdict_field: str, by: str | None, cluster: str | None, **kwargs: Any
-) -> dict[str, Any]:
-    from jurybox.stats import agreement_report
-
-    parts: list[tuple[str, pd.DataFrame]] = [(ALL, df)]
-    if by is not None:
-        if by not in df.columns:
-            raise JuryboxError(f"--by {by!r} is not a column; columns: {', '.join(map(str, df.columns))}")
-        parts += [(str(k), g) for k, g in df.groupby(by, sort=True, dropna=False)]
-    if cluster is not None and cluster not in df.columns:
-        raise JuryboxError(f"--cluster {cluster!r} is not a column")
-    out = {}
-    for name, part in parts:
-        h, j = _normalise(part["__human__"], _judge_column(part, verdict_field))
-        groups = part[cluster].to_numpy() if cluster else None
-        out[name] = agreement_report(h, j, groups=groups, **kwargs)
-    return out
+    return agreement_table(verdicts, human, human_field=human_field, key=key, verdict_field=verdict_field)
 
 
 def _fmt(v: float) -> str:
@@ -136,6 +25,8 @@ def _fmt(v: float) -> str:
 
 
 def _print_reports(reports: dict[str, Any], source: str, console: Console) -> None:
+    from jurybox.stats.table import ALL
+
     for name, rep in reports.items():
         title = f"Agreement with human labels ({source})" + ("" if name == ALL else f" where {name}")
         table = Table(title=title)
@@ -181,14 +72,15 @@ def agree(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Agreement of a judge with human labels, with bootstrap confidence intervals."""
-    df, source, verdict_field = _load_pairs(verdicts, human, human_field, key, verdict_field)
-    reports = _reports(
-        df, verdict_field, by, cluster, level=level, n_resamples=resamples, confidence=confidence, seed=seed
-    )
+    from jurybox.stats.table import agreement
+
+    table = _load_pairs(verdicts, human, human_field, key, verdict_field)
+    reports = agreement(table, by=by, cluster=cluster, level=level, n_resamples=resamples, confidence=confidence,
+                        seed=seed)
     if as_json:
         typer.echo(json.dumps({name: r.to_dict() for name, r in reports.items()}, indent=2, default=str))
     else:
-        _print_reports(reports, source, Console())
+        _print_reports(reports, table.source, Console())
 
 
 def gate(
@@ -222,8 +114,10 @@ def gate(
     bars = {k: v for k, v in bars.items() if v is not None}
     if not bars:
         raise JuryboxError("give at least one bar: --min-kappa, --min-accuracy, --min-alpha or --min-ac1")
-    df, _, verdict_field = _load_pairs(verdicts, human, human_field, key, verdict_field)
-    report = _reports(df, verdict_field, None, None, level=level, n_resamples=resamples, seed=seed)[ALL]
+    from jurybox.stats.table import ALL, agreement
+
+    table = _load_pairs(verdicts, human, human_field, key, verdict_field)
+    report = agreement(table, level=level, n_resamples=resamples, seed=seed)[ALL]
     failed, passed = [], []
     for stat, bar in bars.items():
         iv = report.statistics[stat]
