@@ -1,22 +1,113 @@
-"""jurybox: make LLM judges trustworthy, fast and cheap."""
+"""jurybox: make LLM judges trustworthy, fast and cheap.
+
+The public API: one dataset-level entry point per capability, the judge's settings, the backend
+and protocol factories, and the errors. Everything else lives in modules whose names start the
+same way (``jurybox.engine``, ``jurybox.stats``...) and is not promised to stay put.
+
+* judging: :func:`judge` (a DataFrame), :func:`run_judge` (:class:`JudgeResult`)
+* agreement with human labels: :func:`agreement_table`, :func:`agreement`
+* bias audit: :func:`audit_dataset` (:class:`AuditReport`; not ``audit``, the name of the package)
+* several judges: :func:`jury_table` (:class:`JuryResult`)
+* label errors: :func:`find_errors` (:class:`FoundErrors`)
+* a judge's settings: :class:`JudgeSpec`; :func:`get_backend`, :func:`parse_backend_options`,
+  :func:`make_protocol`, :func:`register_protocol`
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from jurybox.api import JudgeResult, judge, run_judge
+from jurybox.backends.registry import BackendOptionError, get_backend, parse_backend_options
 from jurybox.engine import Judge, RunStats, evaluate
-from jurybox.errors import InputError, JuryboxError
+from jurybox.errors import (
+    BackendCallError,
+    BackendConfigError,
+    GateFailure,
+    InputError,
+    JuryboxError,
+    ModelError,
+    OptionError,
+    PromptTooLong,
+    StoreError,
+    TasksFailed,
+)
+from jurybox.protocols.registry import make_protocol, register_protocol
+from jurybox.spec import JudgeSpec
 from jurybox.store import Store
 from jurybox.types import Verdict
 
+if TYPE_CHECKING:
+    from jurybox.audit.dataset import audit_dataset
+    from jurybox.audit.runner import AuditReport
+    from jurybox.jury.api import JuryResult, jury_table
+    from jurybox.labelerrors.pipeline import FoundErrors, find_errors
+    from jurybox.stats.table import AgreementTable, agreement, agreement_table
+
 __version__ = "0.1.0"
 
+# Capabilities imported when first used: importing jurybox stays light (no numpy-heavy statistics,
+# scikit-learn or the audit's protocols until they are asked for).
+_LAZY = {
+    "audit_dataset": "jurybox.audit.dataset",
+    "AuditReport": "jurybox.audit.runner",
+    "jury_table": "jurybox.jury.api",
+    "JuryResult": "jurybox.jury.api",
+    "find_errors": "jurybox.labelerrors.pipeline",
+    "FoundErrors": "jurybox.labelerrors.pipeline",
+    "agreement": "jurybox.stats.table",
+    "agreement_table": "jurybox.stats.table",
+    "AgreementTable": "jurybox.stats.table",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'jurybox' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
+    "AgreementTable",
+    "AuditReport",
+    "BackendCallError",
+    "BackendConfigError",
+    "BackendOptionError",
+    "FoundErrors",
+    "GateFailure",
     "InputError",
     "Judge",
     "JudgeResult",
+    "JudgeSpec",
+    "JuryResult",
     "JuryboxError",
+    "ModelError",
+    "OptionError",
+    "PromptTooLong",
     "RunStats",
     "Store",
+    "StoreError",
+    "TasksFailed",
     "Verdict",
+    "__version__",
+    "agreement",
+    "agreement_table",
+    "audit_dataset",
     "evaluate",
+    "find_errors",
+    "get_backend",
     "judge",
+    "jury_table",
+    "make_protocol",
+    "parse_backend_options",
+    "register_protocol",
     "run_judge",
 ]

@@ -14,6 +14,8 @@ import typer
 
 from jurybox.errors import JuryboxError
 
+__all__ = ["app", "cli_message", "flag_of", "main"]
+
 app = typer.Typer(
     name="jurybox",
     help="Make LLM judges trustworthy, fast and cheap.",

@@ -24,6 +24,8 @@ from typing import Any
 from jurybox.errors import InputError
 from jurybox.store import Store
 
+__all__ = ["PRICE_FIELDS", "Price", "RunCost", "load_prices", "parse_prices", "run_costs", "total_cost"]
+
 PRICE_FIELDS = ("input", "output", "batch_input", "batch_output")
 
 

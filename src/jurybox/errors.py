@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import re
 
+__all__ = ["BackendCallError", "BackendConfigError", "GateFailure", "InputError", "JuryboxError", "ModelError",
+           "OptionError", "PromptTooLong", "StoreError", "TasksFailed", "redact", "register_secret"]
+
 
 class JuryboxError(Exception):
     """A problem the user can fix (bad input, missing model, unwritable store...).

@@ -25,6 +25,9 @@ from jurybox.errors import InputError, JuryboxError
 if TYPE_CHECKING:
     from jurybox.protocols.base import JudgeProtocol
 
+__all__ = ["JUDGE_COLUMNS", "READ_FORMATS", "Dataset", "check_columns", "check_encoding", "check_output", "extract_items",
+           "human_labels", "load_dataset", "load_table", "output_names", "parse_field_map", "read_table", "write_table"]
+
 READ_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".tsv": "tsv",
                 ".parquet": "parquet", ".pq": "parquet"}
 

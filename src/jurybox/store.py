@@ -28,6 +28,8 @@ from typing import Any
 from jurybox.errors import StoreError, redact
 from jurybox.types import Task, Verdict
 
+__all__ = ["SCHEMA", "Store", "default_store_path", "open_store"]
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS verdicts (
     key TEXT PRIMARY KEY,

@@ -8,6 +8,8 @@ from typing import Any
 
 from jurybox.stats import bootstrap_ci, cohen_kappa, percent_agreement
 
+__all__ = ["QuickAgreement", "quick_agreement"]
+
 
 @dataclass(frozen=True)
 class QuickAgreement:

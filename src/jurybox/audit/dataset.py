@@ -16,14 +16,14 @@ from jurybox.items import load_dataset
 from jurybox.spec import JudgeSpec
 from jurybox.store import Store, open_store
 
-__all__ = ["AUDIT_PROTOCOLS", "audit"]
+__all__ = ["AUDIT_PROTOCOLS", "audit_dataset"]
 
 AUDIT_PROTOCOLS = ("pairwise", "score")
 _HUMAN = "__human__"  # item keys the probes read the human label and the slice from
 _SLICE = "__slice__"
 
 
-def audit(
+def audit_dataset(
     data: pd.DataFrame | str | os.PathLike[str],
     judge: str | JudgeSpec = "pairwise",
     *,

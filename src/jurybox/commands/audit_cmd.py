@@ -45,7 +45,7 @@ def audit_command(
     """Measure how the judge goes wrong on DATASET: each effect with its 95% bootstrap interval."""
     from rich.console import Console
 
-    from jurybox.audit.dataset import AUDIT_PROTOCOLS, audit
+    from jurybox.audit.dataset import AUDIT_PROTOCOLS, audit_dataset
     from jurybox.backends.registry import parse_backend_options
     from jurybox.spec import JudgeSpec
 
@@ -56,7 +56,7 @@ def audit_command(
         raise JuryboxError("--probes is empty; name at least one probe, e.g. --probes position,length")
     spec = JudgeSpec(protocol, {"criteria": criteria}, template, model,
                      parse_backend_options(model, backend_option or ()))
-    report = audit(dataset, spec, probes=probe_list, fields=field, human=human, slice_field=slice_,
+    report = audit_dataset(dataset, spec, probes=probe_list, fields=field, human=human, slice_field=slice_,
                    templates=[t.strip() for t in templates.split(",")] if templates else None, repeats=repeats,
                    temperature=temperature, family=family, length_unit=length_unit, n_resamples=resamples,
                    store=store, encoding=encoding, progress=not quiet)

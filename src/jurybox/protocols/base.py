@@ -27,6 +27,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 from jurybox.errors import InputError, JuryboxError, OptionError
 from jurybox.types import BackendResult, Message, OptionScores, Prompt, Request, Verdict
 
+__all__ = ["PROMPTS", "JudgeProtocol", "compile_template", "match_option", "render_template", "template_variants"]
+
 PROMPTS = Path(str(resources.files("jurybox").joinpath("prompts")))
 
 

@@ -9,6 +9,8 @@ from jurybox.errors import InputError, OptionError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
 
+__all__ = ["DEFAULT_RUBRIC_5", "Classify", "Correctness", "Score"]
+
 DEFAULT_RUBRIC_5 = {
     1: "very poor: fails the criteria or is wrong or irrelevant",
     2: "poor: major problems, only partly meets the criteria",
