@@ -63,7 +63,7 @@ def cli_message(exc: JuryboxError) -> str:
     flag = flag_of(exc.option)
     if flag in text:
         return text
-    if text.startswith(exc.option + " "):
+    if text.startswith((exc.option + " ", exc.option + ":")):
         return flag + text[len(exc.option):]
     return f"{text} ({flag})"
 

@@ -47,7 +47,8 @@ def check_encoding(encoding: str | None) -> str:
     try:
         name = codecs.lookup(encoding).name
     except LookupError:
-        raise JuryboxError(f"--encoding: unknown encoding {encoding!r} (for example utf-8, latin-1, cp1252)") from None
+        raise JuryboxError(f"encoding: unknown encoding {encoding!r} (for example utf-8, latin-1, cp1252)",
+                           option="encoding") from None
     return "utf-8-sig" if name == "utf-8" else name
 
 
@@ -158,10 +159,10 @@ def parse_field_map(specs: Sequence[str] | Mapping[str, str] | None) -> dict[str
     out: dict[str, str] = {}
     for s in specs:
         if "=" not in s:
-            raise JuryboxError(f"--field expects PROTOCOL_FIELD=COLUMN, got {s!r}")
+            raise JuryboxError(f"fields expects PROTOCOL_FIELD=COLUMN, got {s!r}", option="fields")
         k, v = s.split("=", 1)
         if not k.strip() or not v.strip():
-            raise JuryboxError(f"--field expects PROTOCOL_FIELD=COLUMN, got {s!r}")
+            raise JuryboxError(f"fields expects PROTOCOL_FIELD=COLUMN, got {s!r}", option="fields")
         out[k.strip()] = v.strip()
     return out
 
@@ -187,17 +188,17 @@ def extract_items(
     known = set(required) | set(optional)
     unknown = [k for k in field_map if k not in known]
     if unknown:
-        raise JuryboxError(f"--field names unknown protocol field(s) {unknown}; this protocol reads "
-                           f"{sorted(known)}")
+        raise JuryboxError(f"fields names unknown protocol field(s) {unknown}; this protocol reads "
+                           f"{sorted(known)}", option="fields")
     cols = [str(c) for c in df.columns]
     columns: dict[str, str | None] = {}
     for name in list(required) + list(optional):
         col = field_map.get(name, name)
         if col not in cols:
             if name in required:
-                hint = f" (map it with --field {name}=COLUMN)" if name not in field_map else ""
+                hint = f" (map it to a column: {name}=COLUMN)" if name not in field_map else ""
                 raise InputError(f"missing required column '{col}'{hint}; columns present: {', '.join(cols)}",
-                                 file=source, field=col)
+                                 file=source, field=col, option="fields")
             if name in field_map:
                 raise InputError(f"column '{col}' not found; columns present: {', '.join(cols)}",
                                  file=source, field=col)

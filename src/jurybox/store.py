@@ -95,7 +95,7 @@ class Store:
         except (sqlite3.Error, OSError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"cannot open the verdict store at {self.path}: {reason} "
-                             "(choose a writable location with --store or JURYBOX_STORE)") from exc
+                             "(choose a writable location with store= or JURYBOX_STORE)", option="store") from exc
         try:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
@@ -122,10 +122,10 @@ class Store:
         if damaged:
             return StoreError(f"cannot {what} the verdict store at {self.path}: {reason}; the file is damaged: "
                               f"move it aside (mv {self.path} {self.path}.damaged) and rerun, or choose another "
-                              "store with --store (its verdicts are asked again)")
+                              "store (its verdicts are asked again)", option="store")
         hint = ("another process holds it; retry when it is done" if "locked" in reason or "busy" in reason
-                else "choose a writable location with --store or JURYBOX_STORE")
-        return StoreError(f"cannot {what} the verdict store at {self.path}: {reason} ({hint})")
+                else "choose a writable location with store= or JURYBOX_STORE")
+        return StoreError(f"cannot {what} the verdict store at {self.path}: {reason} ({hint})", option="store")
 
     @contextmanager
     def _reading(self) -> Iterator[None]:
