@@ -60,9 +60,29 @@ def test_tick_on_qwen_passes_a_good_haiku_more_often_than_an_off_topic_answer(qw
              {"instruction": instruction, "response": "Paris is the capital of France and has many museums."}]
     with Store(tmp_path / "s.sqlite") as st:
         run = run_tick(cands, qwen, st, max_questions=3)
-    assert run.questions[0] and all(q.strip() for q in run.questions[0])
+    assert run.questions[0] and all(q.startswith("Does the response") for q in run.questions[0])
     assert run.verdicts[0].status == "ok" and run.verdicts[1].status == "ok"
-    assert run.pass_rate[0] > run.pass_rate[1]
+    assert run.pass_rate[0] > run.pass_rate[1] + 0.15  # mean P(YES): clearly apart
+
+
+def test_tick_on_qwen_prefers_the_gold_response_on_short_llmbar_items(qwen, shared_data, tmp_path):
+    """The 4 shortest items of the fixed LLMBar Processed subset (natural preference data): the response
+    with the higher checklist score is the gold one more often than chance (2 of 4). Measured on more
+    items by bench/llmbar_tick.py (docs/jury.md)."""
+    from jurybox.benchdata.llmbar import PROCESSED
+
+    df = load_llmbar(shared_data / "llmbar", sets=PROCESSED, per_set=20, seed=0)
+    df = df.assign(L=df.instruction.str.len() + df.response_a.str.len() + df.response_b.str.len())
+    df = df.sort_values("L", kind="stable").head(4)
+    items = [{"instruction": r.instruction, "response": resp} for r in df.itertuples()
+             for resp in (r.response_a, r.response_b)]
+    with Store(tmp_path / "s.sqlite") as st:
+        run = run_tick(items, qwen, st, max_questions=4)
+    a, b = run.pass_rate[0::2], run.pass_rate[1::2]
+    assert not np.isnan(run.pass_rate).any()
+    pred = np.where(a > b, "A", "B")
+    assert (a != b).all()  # soft scores separate every pair (hard rates tied on 23 of 28 bench items)
+    assert (pred == df["gold"].to_numpy()).sum() >= 3
 
 
 def test_listwise_certainty_and_reference_on_gemma(gemma, tmp_path):
