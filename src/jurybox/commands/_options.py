@@ -9,6 +9,9 @@ that take it.
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -80,6 +83,38 @@ def judge_spec(protocol: str, *, template: str = "default", model: str | None = 
             raise JuryboxError(f"--protocol {protocol} needs {hint or f'--param {name}=VALUE'}")
     return JudgeSpec.parse(protocol, params=params, template=template, model=model,
                            backend_options=backend_option or ())
+
+
+#: the options that describe the judge, in --help order: (name, annotation, default)
+SPEC_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
+    ("protocol", Protocol, "score"), ("criteria", Criteria, None), ("labels", Labels, None),
+    ("describe", Describe, None), ("scale", Scale, None), ("orders", Orders, None), ("combine", Combine, None),
+    ("tie_threshold", TieThreshold, None), ("template", Template, "default"), ("model", Model, None),
+    ("backend_option", BackendOption, None), ("param", Param, None),
+)
+
+
+def spec_options(build: Callable[..., Any] = judge_spec) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator for a command whose function takes a ``spec`` parameter: the command gets the
+    :data:`SPEC_OPTIONS` in its place, and the function the :class:`~jurybox.spec.JudgeSpec`
+    ``build(**those options)`` makes of them (:func:`judge_spec` unless a command checks more)."""
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn, eval_str=True)
+        own = list(sig.parameters.values())
+        at = next(i for i, p in enumerate(own) if p.name == "spec")
+        shared = [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=ann, default=default)
+                  for name, ann, default in SPEC_OPTIONS]
+        params = own[:at] + shared + own[at + 1:]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            options = {name: kwargs.pop(name) for name, _, _ in SPEC_OPTIONS}
+            return fn(spec=build(**options), **kwargs)
+
+        command.__signature__ = sig.replace(parameters=params)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in params} | {"return": sig.return_annotation}
+        return command
+    return decorate
 
 
 def default_out(dataset: Path, out: Path | None, suffix: str) -> Path:

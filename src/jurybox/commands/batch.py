@@ -20,33 +20,21 @@ from jurybox.commands import _options as o
 batch_app = typer.Typer(help="OpenAI Batch API files: write the requests, import the answers.", no_args_is_help=True)
 
 
-def _spec(protocol: str, template: str, model: str | None, backend_option: list[str] | None,
-          param: list[str] | None, **flags: Any) -> Any:
+def _spec(protocol: str, *, model: str | None = None, **options: Any) -> Any:
     from jurybox.errors import JuryboxError
 
     if not model or not str(model).startswith("openai:"):
         raise JuryboxError("batch files need --model openai:MODEL[@URL], the model the provider will run")
-    return o.judge_spec(protocol, template=template, model=model, backend_option=backend_option, param=param,
-                        **flags)
+    return o.judge_spec(protocol, model=model, **options)
 
 
 @batch_app.command("write")
+@o.spec_options(_spec)
 def write_command(
     dataset: o.Dataset,
     out: Annotated[Path, typer.Option(help="the Batch API input file to write (.jsonl)")],
-    protocol: o.Protocol = "score",
-    criteria: o.Criteria = None,
-    labels: o.Labels = None,
-    describe: o.Describe = None,
-    scale: o.Scale = None,
-    orders: o.Orders = None,
-    combine: o.Combine = None,
-    tie_threshold: o.TieThreshold = None,
-    template: o.Template = "default",
-    model: o.Model = None,
-    backend_option: o.BackendOption = None,
+    spec: Any,
     field: o.Field = None,
-    param: o.Param = None,
     encoding: o.Encoding = None,
     store: o.Store = None,
     max_lines: Annotated[int, typer.Option(help="requests per file (the API allows 50,000)")] = 50_000,
@@ -54,8 +42,6 @@ def write_command(
     """Write a Batch API input file with one request per task the store does not have."""
     from jurybox.batchfiles import write_batch_input
 
-    spec = _spec(protocol, template, model, backend_option, param, criteria=criteria, labels=labels,
-                 describe=describe, scale=scale, orders=orders, combine=combine, tie_threshold=tie_threshold)
     res = write_batch_input(dataset, spec, out=out, max_lines=max_lines, store=store, fields=field,
                             encoding=encoding)
     print(f"wrote {res.n_requests} requests to {', '.join(map(str, res.files))} "
@@ -63,22 +49,12 @@ def write_command(
 
 
 @batch_app.command("import")
+@o.spec_options(_spec)
 def import_command(
     dataset: o.Dataset,
     results: Annotated[list[Path], typer.Option(help="Batch API output or error file (repeatable)")],
-    protocol: o.Protocol = "score",
-    criteria: o.Criteria = None,
-    labels: o.Labels = None,
-    describe: o.Describe = None,
-    scale: o.Scale = None,
-    orders: o.Orders = None,
-    combine: o.Combine = None,
-    tie_threshold: o.TieThreshold = None,
-    template: o.Template = "default",
-    model: o.Model = None,
-    backend_option: o.BackendOption = None,
+    spec: Any,
     field: o.Field = None,
-    param: o.Param = None,
     encoding: o.Encoding = None,
     store: o.Store = None,
 ) -> None:
@@ -86,8 +62,6 @@ def import_command(
     from jurybox.api import run_judge
     from jurybox.batchfiles import BatchOutputExecutor
 
-    spec = _spec(protocol, template, model, backend_option, param, criteria=criteria, labels=labels,
-                 describe=describe, scale=scale, orders=orders, combine=combine, tie_threshold=tie_threshold)
     ex = BatchOutputExecutor(results)
     res = run_judge(dataset, spec, executor=ex, store=store, fields=field, encoding=encoding)
     s = res.stats

@@ -11,21 +11,11 @@ import typer
 from jurybox.commands import _options as o
 
 
+@o.spec_options()
 def judge_command(
     dataset: o.Dataset,
-    protocol: o.Protocol = "score",
-    criteria: o.Criteria = None,
-    labels: o.Labels = None,
-    describe: o.Describe = None,
-    scale: o.Scale = None,
-    orders: o.Orders = None,
-    combine: o.Combine = None,
-    tie_threshold: o.TieThreshold = None,
-    template: o.Template = "default",
-    model: o.Model = None,
-    backend_option: o.BackendOption = None,
+    spec: Any,
     field: o.Field = None,
-    param: o.Param = None,
     human: Annotated[str | None, typer.Option(help="column with human labels: print agreement")] = None,
     out: Annotated[Path | None, typer.Option(help="output file (.jsonl/.csv/.parquet)")] = None,
     encoding: o.Encoding = None,
@@ -44,9 +34,6 @@ def judge_command(
     from jurybox.items import check_encoding, check_output, write_table
     from jurybox.summary import quick_agreement
 
-    spec = o.judge_spec(protocol, template=template, model=model, backend_option=backend_option, param=param,
-                        criteria=criteria, labels=labels, describe=describe, scale=scale, orders=orders,
-                        combine=combine, tie_threshold=tie_threshold)
     out = o.default_out(dataset, out, ".verdicts" + (dataset.suffix if dataset.suffix != ".json" else ".jsonl"))
     check_encoding(encoding)
     check_output(out)  # before any model call: an unwritable output is found now, not after the run
