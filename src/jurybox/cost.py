@@ -17,12 +17,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from jurybox.errors import InputError
 from jurybox.store import Store
+from jurybox.types import Record
 
 __all__ = ["PRICE_FIELDS", "Price", "RunCost", "load_prices", "parse_prices", "run_costs", "total_cost"]
 
@@ -93,7 +94,7 @@ def load_prices(path: str | os.PathLike[str]) -> dict[str, Price]:
 
 
 @dataclass(frozen=True)
-class RunCost:
+class RunCost(Record):
     """Tokens and cost of the verdicts one run computed for one judge (``cost`` None: no price)."""
 
     run_id: str
@@ -105,9 +106,6 @@ class RunCost:
     prompt_tokens: int
     completion_tokens: int
     cost: float | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _match(judge: str, prices: Mapping[str, Price], model: str | None) -> str | None:

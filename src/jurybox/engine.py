@@ -14,7 +14,7 @@ import hashlib
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any, Protocol
 
@@ -31,7 +31,7 @@ from jurybox.backends.base import (
 from jurybox.errors import InputError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.store import Store
-from jurybox.types import BackendResult, Request, Task, Verdict, canonical_json
+from jurybox.types import BackendResult, Record, Request, Task, Verdict, canonical_json
 
 Interpret = Callable[[Task, BackendResult], Verdict]
 Finish = Callable[[Task, "BackendResult | None", float, "str | None"], None]
@@ -64,7 +64,7 @@ def task_key(backend_fingerprint: str, protocol_params: Mapping[str, Any] | str,
 
 
 @dataclass
-class RunStats:
+class RunStats(Record):
     n_tasks: int = 0
     n_cached: int = 0
     n_done: int = 0
@@ -82,9 +82,6 @@ class RunStats:
             setattr(self, k, getattr(self, k) + getattr(other, k))
         self.failures.extend(other.failures)
         self.run_id = other.run_id or self.run_id
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class _Progress:

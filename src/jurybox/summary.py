@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from jurybox.stats import bootstrap_ci, cohen_kappa, percent_agreement
+from jurybox.types import Record
 
 __all__ = ["QuickAgreement", "quick_agreement"]
 
 
 @dataclass(frozen=True)
-class QuickAgreement:
+class QuickAgreement(Record):
     n_items: int
     n_compared: int  # items with both a human label and a parsed verdict
     n_unparsed: int  # items with a human label whose verdict could not be read (left out, never guessed)
@@ -22,9 +22,6 @@ class QuickAgreement:
     kappa: float
     kappa_low: float
     kappa_high: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     def line(self) -> str:
         return (f"accuracy {self.accuracy:.3f} [{self.accuracy_low:.3f}, {self.accuracy_high:.3f}]  "

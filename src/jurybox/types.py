@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from typing import Any, Literal
 
 Status = Literal["ok", "unparsed", "error"]
+
+
+class Record:
+    """Base of the result dataclasses: :meth:`to_dict` is :func:`dataclasses.asdict` (plain
+    values, nested records as dicts), ready for JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]  # every Record is a dataclass
 
 
 @dataclass(frozen=True)

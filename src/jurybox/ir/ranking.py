@@ -7,7 +7,7 @@ library (trec_eval / pytrec_eval underneath), not by jurybox.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +15,7 @@ import pandas as pd
 
 from jurybox.errors import JuryboxError
 from jurybox.stats import kendall_tau_b, spearman
+from jurybox.types import Record
 
 
 def _ir_measures() -> Any:
@@ -79,16 +80,13 @@ def tau_ap(reference: Mapping[str, float], estimate: Mapping[str, float]) -> flo
 
 
 @dataclass(frozen=True)
-class RankingAgreement:
+class RankingAgreement(Record):
     """Correlation of the system scores (means over queries) under reference and estimated qrels."""
 
     n_systems: int
     kendall_tau: float
     tau_ap: float
     spearman: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def ranking_agreement(reference: Mapping[str, float], estimate: Mapping[str, float]) -> RankingAgreement:

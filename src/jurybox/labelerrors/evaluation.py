@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from jurybox.errors import InputError, JuryboxError
+from jurybox.types import Record
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,7 @@ class HumanVerdicts:
 
 
 @dataclass(frozen=True)
-class RankingEvaluation:
+class RankingEvaluation(Record):
     k: int
     n_checked: int
     n_unchecked: int
@@ -43,20 +44,14 @@ class RankingEvaluation:
     precision: float
     recall_of_verdicts: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class NoiseRecovery:
+class NoiseRecovery(Record):
     k: int
     n_injected: int
     hits: int
     precision: float
     recall: float
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _top(ranked: Any, k: int | None, default: int) -> tuple[np.ndarray, int]:

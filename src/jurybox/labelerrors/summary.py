@@ -22,7 +22,7 @@ This is the only statistic kept here; agreement statistics live in :mod:`jurybox
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +30,7 @@ from scipy.stats import norm
 
 from jurybox.errors import JuryboxError
 from jurybox.stats import DEFAULT_CONFIDENCE
+from jurybox.types import Record
 
 DEFAULT_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -49,7 +50,7 @@ def wilson_interval(k: int, n: int, confidence: float = DEFAULT_CONFIDENCE) -> t
 
 
 @dataclass(frozen=True)
-class ClassBreakdown:
+class ClassBreakdown(Record):
     label: str
     n: int
     n_flagged: int
@@ -57,24 +58,18 @@ class ClassBreakdown:
     n_reviewed: int
     n_confirmed: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class ConfidenceBin:
+class ConfidenceBin(Record):
     low: float
     high: float
     n_reviewed: int
     n_confirmed: int
     precision: float
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class LabelErrorSummary:
+class LabelErrorSummary(Record):
     n: int
     n_flagged: int
     flag_rate: float
@@ -90,7 +85,7 @@ class LabelErrorSummary:
     by_confidence: tuple[ConfidenceBin, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        d = super().to_dict()
         d["per_class"] = [c.to_dict() for c in self.per_class]
         d["by_confidence"] = [b.to_dict() for b in self.by_confidence]
         return d

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 
 from jurybox.errors import JuryboxError
 from jurybox.stats._parts import Parts, parts_of
+from jurybox.types import Record
 
 #: The number of bootstrap resamples every interval in jurybox uses unless told otherwise.
 DEFAULT_RESAMPLES = 1000
@@ -22,7 +23,7 @@ _MULTINOMIAL_COST = 10  # a multinomial draw per distinct row costs about 10 ind
 
 
 @dataclass(frozen=True)
-class Interval:
+class Interval(Record):
     """A point estimate with its percentile bootstrap interval.
 
     ``n_valid`` counts the resamples where the statistic was defined (not NaN); the interval is
@@ -37,9 +38,6 @@ class Interval:
     n_valid: int
     n_units: int
     unit: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _group_codes(groups: Any, n: int) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from jurybox.stats._parts import Parts, decomposable, safe_divide
 from jurybox.stats._validate import as_float_pair
+from jurybox.types import Record
 
 
 def _diff_parts(human: Any, judge: Any, column: int) -> Parts:
@@ -48,7 +49,7 @@ def share_judge_higher(human: Any, judge: Any) -> float:
 
 
 @dataclass(frozen=True)
-class Leniency:
+class Leniency(Record):
     """Mean judge-minus-human difference and the shares of items scored higher/equal/lower."""
 
     mean_difference: float
@@ -56,9 +57,6 @@ class Leniency:
     share_equal: float
     share_lower: float
     n: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def leniency(human: Any, judge: Any) -> Leniency:
