@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from jurybox.errors import JuryboxError
@@ -21,7 +19,3 @@ def vote_counts(codes: np.ndarray, k: int, weights: np.ndarray | None = None) ->
         np.add.at(counts, (np.nonzero(ok)[0], codes[jj, ok]), w[jj])
     return counts
 
-
-def nan_to_none(values: Any) -> list[float | None]:
-    """A float array as a JSON-ready list, NaN as None."""
-    return [None if np.isnan(v) else float(v) for v in np.asarray(values, dtype=float)]

@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import nan_to_none, vote_counts
-from jurybox.stats._validate import is_missing, label_codes
+from jurybox.jury._arrays import vote_counts
+from jurybox.stats._validate import is_missing, label_codes, nan_to_none
 
 
 @dataclass(frozen=True)

@@ -26,13 +26,13 @@ from jurybox.backends.registry import BackendOptionError, parse_backend_options
 from jurybox.engine import Judge, RunStats
 from jurybox.errors import JuryboxError
 from jurybox.items import load_dataset
-from jurybox.jury._arrays import nan_to_none
 from jurybox.jury.aggregate import agreement_with, mean_score, median_score, weighted_vote
 from jurybox.jury.dawid_skene import dawid_skene
 from jurybox.jury.pre import qualify, zscore_pool
 from jurybox.jury.runner import label_matrix, run_jury, score_matrix
 from jurybox.spec import JudgeSpec
 from jurybox.stats import cohen_kappa
+from jurybox.stats._validate import nan_to_none
 from jurybox.store import Store, open_store
 
 __all__ = ["AGGREGATIONS", "JuryResult", "build_judges", "judge_specs", "jury_table"]

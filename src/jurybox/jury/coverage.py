@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import nan_to_none
-from jurybox.stats._validate import is_missing
+from jurybox.stats._validate import is_missing, nan_to_none
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.jury._arrays import nan_to_none, vote_counts
-from jurybox.stats._validate import label_codes
+from jurybox.jury._arrays import vote_counts
+from jurybox.stats._validate import label_codes, nan_to_none
 
 
 @dataclass(frozen=True)

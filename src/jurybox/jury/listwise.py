@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.jury._arrays import nan_to_none
+from jurybox.stats._validate import nan_to_none
 
 
 def levenshtein(a: Sequence[Any], b: Sequence[Any]) -> int:

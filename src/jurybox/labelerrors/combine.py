@@ -22,6 +22,7 @@ import numpy as np
 from scipy.stats import rankdata
 
 from jurybox.errors import JuryboxError
+from jurybox.stats._validate import nan_to_none
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,10 @@ class Signal:
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "scores": [None if np.isnan(s) else float(s) for s in self.scores],
+            "scores": nan_to_none(self.scores),
             "flagged": self.flagged.tolist(),
             "suggested": self.suggested.tolist(),
-            "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
+            "confidence": nan_to_none(self.confidence),
         }
 
 
@@ -71,10 +72,10 @@ class LabelIssues:
             "n": self.n,
             "signals": list(self.signals),
             "ranking": self.ranking.tolist(),
-            "combined": [None if np.isnan(c) else float(c) for c in self.combined],
+            "combined": nan_to_none(self.combined),
             "flagged_by": [list(f) for f in self.flagged_by],
             "suggested": self.suggested.tolist(),
-            "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
+            "confidence": nan_to_none(self.confidence),
         }
 
 

@@ -33,7 +33,7 @@ from jurybox.backends.registry import get_backend
 from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
 from jurybox.protocols.registry import make_protocol
-from jurybox.stats._validate import check_labels
+from jurybox.stats._validate import check_labels, nan_to_none
 from jurybox.store import Store
 from jurybox.types import Verdict
 
@@ -69,7 +69,7 @@ class EnsembleRelabel:
             "probs": np.where(np.isnan(self.probs), np.asarray(None, dtype=object), self.probs).tolist(),
             "n_judges": self.n_judges.tolist(),
             "predicted": self.predicted.tolist(),
-            "confidence": [None if np.isnan(c) else float(c) for c in self.confidence],
+            "confidence": nan_to_none(self.confidence),
             "gap": self.gap.tolist(),
             "flagged": self.flagged.tolist(),
             "ranking": self.ranking.tolist(),

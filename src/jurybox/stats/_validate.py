@@ -18,7 +18,8 @@ repeat a label under this rule (``[1, 1.0]`` repeats). Labels are encoded as int
 ``0..K-1`` in label-set order, ``-1`` for missing; a value outside the label set is an error.
 
 **Numbers.** :func:`as_float` turns missing values into NaN and numbers (and numeric strings) into
-floats; anything else is an error naming the argument.
+floats; anything else is an error naming the argument. On the way out, :func:`nan_to_none` turns a
+float array into a JSON-ready list with None for NaN.
 
 **Class indices and probabilities** (``labelerrors``): :func:`check_labels` takes integer class
 indices ``0..K-1`` (whole floats accepted), :func:`check_probs` / :func:`check_prob_values` an
@@ -101,6 +102,11 @@ def as_float(values: Any, name: str) -> np.ndarray:
     except (TypeError, ValueError) as exc:
         raise JuryboxError(f"{name} must hold numbers (or missing values); {exc}") from None
     return out
+
+
+def nan_to_none(values: Any) -> list[float | None]:
+    """A float array as a JSON-ready list, NaN as None."""
+    return [None if np.isnan(v) else float(v) for v in np.asarray(values, dtype=float)]
 
 
 def check_same_length(a: np.ndarray, b: np.ndarray, names: tuple[str, str]) -> None:
