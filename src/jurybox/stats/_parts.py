@@ -57,6 +57,19 @@ class Parts:
         return out
 
 
+def table_parts(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], keep: np.ndarray,
+                finalize_table: Callable[[np.ndarray], Any]) -> Parts:
+    """Parts of a statistic of the ``(A, B)`` joint frequency table: item i counts one in cell
+    ``(rows[i], cols[i])``; ``finalize_table`` gets the ``(..., A, B)`` tables."""
+    a, b = shape
+    return Parts(
+        size=a * b,
+        cells=rows * b + cols,
+        keep=keep,
+        finalize=lambda sums: finalize_table(sums.reshape(sums.shape[:-1] + (a, b))),
+    )
+
+
 def decomposable(parts: Callable[..., Parts | None]) -> Callable[[F], F]:
     """Mark a statistic as computable from :class:`Parts` (its bootstrap is then vectorised).
 

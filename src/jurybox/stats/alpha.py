@@ -101,13 +101,20 @@ def _check_level(level: str) -> None:
         raise JuryboxError(f"level must be one of {', '.join(LEVELS)}; got {level!r}")
 
 
-def _alpha_parts(ratings: Any, *, level: Level = "nominal", values: Sequence[Any] | None = None) -> Parts:
+def _pairable(ratings: Any, values: Sequence[Any] | None,
+              level: Level) -> tuple[np.ndarray, Any, np.ndarray, np.ndarray]:
+    """Each item's count of every value (as floats), the value domain, each item's number of
+    ratings, and which items are pairable (two ratings or more)."""
     _check_level(level)
     counts, domain = _counts(ratings, values, level)
-    k = len(domain)
     counts = counts.astype(float)
     m = counts.sum(axis=1)
-    keep = m >= 2
+    return counts, domain, m, m >= 2
+
+
+def _alpha_parts(ratings: Any, *, level: Level = "nominal", values: Sequence[Any] | None = None) -> Parts:
+    counts, domain, m, keep = _pairable(ratings, values, level)
+    k = len(domain)
     counts, m = counts[keep], m[keep]
     w = 1.0 / (m - 1.0)
     coinc = counts[:, :, None] * counts[:, None, :]
@@ -136,12 +143,8 @@ def krippendorff_alpha(
     Checked against: LLMJudge paper Table 3 ordinal alpha (33 label sets vs TREC DL 2023 qrels,
     values 0..3), and the ``krippendorff`` package on random data at every level.
     """
-    _check_level(level)
-    counts, domain = _counts(ratings, values, level)
+    counts, domain, m, keep = _pairable(ratings, values, level)
     k = len(domain)
-    counts = counts.astype(float)
-    m = counts.sum(axis=1)
-    keep = m >= 2
     if not keep.all():
         counts, m = counts[keep], m[keep]
     weighted = counts / (m - 1.0)[:, None]

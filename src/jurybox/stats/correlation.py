@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.stats._parts import Parts, decomposable, safe_divide
+from jurybox.stats._parts import Parts, decomposable, safe_divide, table_parts
 from jurybox.stats._validate import as_float_pair
 
 
@@ -73,12 +73,7 @@ def _table_parts(x: Any, y: Any, finalize_table: Any) -> Parts | None:
     a, b = max(len(xv), 1), max(len(yv), 1)
     if a * b > _MAX_TABLE_CELLS:
         return None  # continuous data: the bootstrap falls back to resampling items one by one
-    return Parts(
-        size=a * b,
-        cells=xc * b + yc,
-        keep=keep,
-        finalize=lambda sums: finalize_table(sums.reshape(sums.shape[:-1] + (a, b))),
-    )
+    return table_parts(xc, yc, (a, b), keep, finalize_table)
 
 
 def _mid_ranks(totals: np.ndarray) -> np.ndarray:

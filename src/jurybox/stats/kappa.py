@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.stats._parts import Parts, decomposable, safe_divide
+from jurybox.stats._parts import Parts, decomposable, safe_divide, table_parts
 from jurybox.stats._validate import encode, missing_mask, resolve_labels
 
 Weights = Literal["linear", "quadratic"] | None
@@ -25,13 +25,7 @@ def _pair_parts(y1: Any, y2: Any, labels: Sequence[Any] | None, finalize_table: 
     from jurybox.stats._validate import encode_pair
 
     a, b, lab, keep = encode_pair(y1, y2, labels)
-    k = len(lab)
-    return Parts(
-        size=k * k,
-        cells=a * k + b,
-        keep=keep,
-        finalize=lambda sums: finalize_table(sums.reshape(sums.shape[:-1] + (k, k))),
-    )
+    return table_parts(a, b, (len(lab), len(lab)), keep, finalize_table)
 
 
 def _po(table: np.ndarray) -> np.ndarray:
