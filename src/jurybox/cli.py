@@ -65,6 +65,9 @@ def cli_message(exc: JuryboxError) -> str:
         return text
     if text.startswith((exc.option + " ", exc.option + ":")):
         return flag + text[len(exc.option):]
+    message, where = getattr(exc, "message", None), getattr(exc, "where", "")
+    if where and isinstance(message, str) and message.startswith((exc.option + " ", exc.option + ":")):
+        return f"{where}: {flag}{message[len(exc.option):]}"
     return f"{text} ({flag})"
 
 

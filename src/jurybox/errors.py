@@ -46,6 +46,7 @@ class InputError(JuryboxError, ValueError):
         self.file = file
         self.row = row
         self.field = field
+        self.message = message  # without the location prefix
         where = []
         if file is not None:
             where.append(str(file))
@@ -54,6 +55,7 @@ class InputError(JuryboxError, ValueError):
         if field is not None:
             where.append(f"field '{field}'")
         prefix = ", ".join(where)
+        self.where = prefix
         super().__init__(f"{prefix}: {message}" if prefix else message, option=option)
 
 

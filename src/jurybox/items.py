@@ -236,7 +236,7 @@ def human_labels(df: pd.DataFrame, column: str, protocol: JudgeProtocol, source:
     """Read and validate a column of human labels against the protocol's label set (missing
     values stay None)."""
     if column not in df.columns:
-        raise InputError(f"human label column '{column}' not found; columns present: "
+        raise InputError(f"human column '{column}' not found; columns present: "
                          f"{', '.join(map(str, df.columns))}", file=source, field=column, option="human")
     out: list[str | None] = []
     for i, v in enumerate(df[column].tolist(), start=1):
