@@ -139,7 +139,7 @@ def main() -> None:
         console.print(report.table(title=f"Bias audit, all {df['set'].nunique()} LLMBar sets, {len(items)} items"))
         result = {"items": len(items), "dropped": dropped, "per_set": args.per_set, "audit": report.to_dict()}
         by_set = {}
-        for s in LLMBAR_SETS:
+        for s in LLMBAR_SETS if "position" in probes else ():  # the per-set breakdown of the position probe
             sub = [it for it in items if it["set"] == s]
             if not sub:
                 continue
