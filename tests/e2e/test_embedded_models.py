@@ -99,7 +99,7 @@ def test_generate_json_schema_constrained(gemma):
 
 def test_prompt_too_long_is_a_clear_error_naming_the_row(gemma):
     df = pd.DataFrame({"text": ["short", "word " * 5000]})
-    with pytest.raises(jurybox.InputError, match=r"row 2: the prompt is \d+ tokens but the model's context window is 4096"):
+    with pytest.raises(jurybox.InputError, match=r"row 2, field 'text': the prompt is \d+ tokens but the model's context window is 4096"):
         jurybox.judge(df, "classify", model=gemma, labels=["positive", "negative"])
 
 

@@ -69,7 +69,8 @@ def _patched(original: Callable[[], Any], extra_bufts: bool) -> Callable[[], Any
         params.use_extra_bufts = extra_bufts
         return params
 
-    default_params.__wrapped__ = original  # type: ignore[attr-defined]
+    # not __wrapped__: llama-cpp-python's ctypes functions already carry one (their Python stub)
+    default_params._jurybox_original = original  # type: ignore[attr-defined]
     return default_params
 
 
@@ -94,6 +95,6 @@ def install_process_wide(extra_bufts: bool | None = None) -> bool:
 
     decided = use_extra_bufts() if extra_bufts is None else extra_bufts
     with _LOCK:
-        original = getattr(low.llama_model_default_params, "__wrapped__", low.llama_model_default_params)
+        original = getattr(low.llama_model_default_params, "_jurybox_original", low.llama_model_default_params)
         low.llama_model_default_params = _patched(original, decided)
     return decided
