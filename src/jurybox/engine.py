@@ -164,16 +164,13 @@ class _Run:
     def new(self, tasks: Iterable[Task]) -> list[Task]:
         """The tasks not seen before in this run and not in the store, in input order (the stored
         ones' verdicts go to ``results``)."""
-        fresh: list[Task] = []
-        for t in tasks:
-            if t.key not in self.seen:
-                self.seen.add(t.key)
-                fresh.append(t)
-        done = self.store.get_many([t.key for t in fresh])
+        todo, done = self.store.pending(t for t in tasks if t.key not in self.seen)
+        self.seen.update(t.key for t in todo)
+        self.seen.update(done)
         self.results.update(done)
-        self.stats.n_tasks += len(fresh)
+        self.stats.n_tasks += len(todo) + len(done)
         self.stats.n_cached += len(done)
-        return [t for t in fresh if t.key not in done]
+        return todo
 
     def start(self, progress: bool, total: int, growing: bool = False) -> None:
         self.stats.run_id = self.store.start_run(self.description, self.stats.n_tasks, self.stats.n_cached)
