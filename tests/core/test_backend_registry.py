@@ -227,3 +227,31 @@ except Exception as exc:
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("unknown protocol 'nope' (available: answer, certainty,")
     assert "fenced-pairwise, fenced-score" in out.stdout
+
+
+def test_backend_option_errors_are_value_errors_naming_the_parameter_and_the_key():
+    from jurybox.cli import cli_message
+
+    with pytest.raises(ValueError) as e:  # a caller's `except ValueError` catches it
+        get_backend(f"openai:m@{URL}", concurency=8)
+    err = e.value
+    assert isinstance(err, BackendOptionError)
+    assert (err.option, err.key) == ("backend_options", "concurency")
+    assert cli_message(err).endswith("(--backend-option)")
+    with pytest.raises(ValueError) as e:
+        parse_backend_options(f"openai:m@{URL}", ["rpm=fast"])
+    assert isinstance(e.value, BackendOptionError) and e.value.key == "rpm"
+    assert "--backend-option" in cli_message(e.value)
+    with pytest.raises(BackendOptionError) as e:
+        parse_backend_options(f"openai:m@{URL}", ["concurrency"])
+    assert e.value.option == "backend_options" and e.value.key is None
+
+
+def test_a_jury_config_backend_option_error_names_no_flag():
+    from jurybox.cli import cli_message
+    from jurybox.jury.api import judge_specs
+
+    with pytest.raises(BackendOptionError) as e:
+        judge_specs([{"model": f"openai:m@{URL}", "backend_options": {"concurency": 8}}], "score", {})
+    assert e.value.option is None and e.value.key == "concurency"
+    assert cli_message(e.value) == str(e.value) and str(e.value).startswith("judge 1: unknown option 'concurency'")

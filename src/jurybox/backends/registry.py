@@ -28,8 +28,16 @@ from jurybox.backends.base import Backend
 from jurybox.errors import JuryboxError
 
 
-class BackendOptionError(JuryboxError):
-    """A backend option that the backend does not take, or a value that does not fit its type."""
+class BackendOptionError(JuryboxError, ValueError):
+    """A backend option that the backend does not take, or a value that does not fit its type (also
+    a ``ValueError``). ``option`` is the parameter the options came in (``backend_options``, which
+    the command line names ``--backend-option``); ``key`` is the backend option's own name when the
+    problem is about one (``concurrency``)."""
+
+    def __init__(self, message: str, *, option: str | None = "backend_options", key: str | None = None) -> None:
+        super().__init__(message)
+        self.option = option
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ def _check_names(entry: BackendEntry, names: Iterable[str]) -> dict[str, inspect
     for key in names:
         if key not in params:
             raise BackendOptionError(f"unknown option '{key}' for the {entry.name} backend "
-                                     f"(valid: {', '.join(params) or 'none'})")
+                                     f"(valid: {', '.join(params) or 'none'})", key=key)
     return params
 
 
@@ -141,7 +149,8 @@ _FALSE = frozenset({"false", "no", "off", "0"})
 def _convert(entry: BackendEntry, key: str, hint: Any, text: str) -> Any:
     """``text`` as a value of type ``hint`` (the annotation of the option ``key``)."""
     def bad(what: str) -> BackendOptionError:
-        return BackendOptionError(f"option '{key}' of the {entry.name} backend must be {what}, got {text!r}")
+        return BackendOptionError(f"option '{key}' of the {entry.name} backend must be {what}, got {text!r}",
+                                  key=key)
 
     origin = typing.get_origin(hint)
     if origin is Union or origin is types.UnionType:
@@ -188,7 +197,7 @@ def _convert(entry: BackendEntry, key: str, hint: Any, text: str) -> Any:
             raise bad(f"a JSON {'object' if kind is dict else 'array'}")
         return value
     raise BackendOptionError(f"option '{key}' of the {entry.name} backend cannot be set from text "
-                             "(set it in Python with get_backend)")
+                             "(set it in Python with get_backend)", key=key)
 
 
 def parse_backend_options(model: str | os.PathLike[str] | None,

@@ -89,7 +89,8 @@ def _expand(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str,
         try:
             typed = parse_backend_options(model, options) if options else {}
         except BackendOptionError as exc:
-            raise BackendOptionError(f"judge {n}: {exc}") from exc
+            # a key of the jury config, not a command-line flag
+            raise BackendOptionError(f"judge {n}: {exc}", option=None, key=exc.key) from exc
         w = spec.get("weight", 1.0)
         try:
             weight = float(w)
