@@ -172,3 +172,50 @@ def test_a_jury_run_with_failed_tasks_exits_1(tmp_path):
         proc = run_cli("jury", cfg, "--quiet", cwd=tmp_path)
     line = assert_one_line_error(proc, status=1)
     assert "tasks failed" in line
+
+
+def test_an_audit_with_failed_tasks_exits_1_and_writes_the_report(tmp_path):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"instruction": "i", "response_a": "a", "response_b": f"b{i}"}) + "\n"
+                            for i in range(3)))
+    report = tmp_path / "audit.json"
+    with FakeServer(mode="echo", status=503) as server:
+        proc = run_cli("audit", data, "--model", server.model(), "--probes", "position", "--resamples", "50",
+                       "--json", report, "--store", tmp_path / "s.sqlite", "--quiet", cwd=tmp_path)
+    line = assert_one_line_error(proc, status=1)
+    assert "6 of 6 tasks failed" in line and "retried on the next run" in line
+    assert json.loads(report.read_text())["runs"]["position"]["failed"] == 6
+
+
+def test_an_audit_without_failures_exits_0(tmp_path, fake_server):
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps({"instruction": "i", "response_a": "a", "response_b": f"b{i}"}) + "\n"
+                            for i in range(3)))
+    proc = run_cli("audit", data, "--model", fake_server.model(), "--probes", "position", "--resamples", "50",
+                   "--store", tmp_path / "s.sqlite", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def _labelled(tmp_path):
+    data = tmp_path / "l.jsonl"
+    data.write_text("".join(json.dumps({"text": f"t{i}", "label": "positive" if i % 2 else "negative"}) + "\n"
+                            for i in range(4)))
+    return data
+
+
+def test_errors_find_with_failed_tasks_exits_1_and_writes_the_flagged_file(tmp_path):
+    data, out = _labelled(tmp_path), tmp_path / "flagged.jsonl"
+    with FakeServer(mode="echo", status=503) as server:
+        proc = run_cli("errors", data, "--label-field", "label", "--model", server.model(), "--out", out,
+                       "--store", tmp_path / "s.sqlite", "--quiet", "--json", cwd=tmp_path)
+    line = assert_one_line_error(proc, status=1)
+    assert "4 of 4 tasks failed" in line and "retried on the next run" in line
+    assert json.loads(proc.stdout)["failed"] == 4
+    assert out.exists()
+
+
+def test_errors_find_without_failures_exits_0(tmp_path, fake_server):
+    data = _labelled(tmp_path)
+    proc = run_cli("errors", data, "--label-field", "label", "--model", fake_server.model(),
+                   "--out", tmp_path / "flagged.jsonl", "--store", tmp_path / "s.sqlite", "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr

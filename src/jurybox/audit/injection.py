@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -45,7 +45,7 @@ import numpy as np
 
 from jurybox.audit._common import ResultMixin, Row, interval
 from jurybox.backends.base import Backend
-from jurybox.engine import Judge, evaluate
+from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import InputError, JuryboxError
 from jurybox.protocols.pairwise import Pairwise
 from jurybox.protocols.registry import make_protocol, register_protocol
@@ -266,9 +266,11 @@ def injection_audit(
     n_resamples: int = DEFAULT_RESAMPLES,
     seed: int | None = 0,
     progress: bool = False,
+    on_run: Callable[[str, RunStats], None] | None = None,
     **protocol_params: Any,
 ) -> InjectionResult:
-    """Judge the clean and attacked items with the plain and the fenced protocol; compute the rates."""
+    """Judge the clean and attacked items with the plain and the fenced protocol; compute the rates.
+    ``on_run(tag, stats)`` is told each of the four runs' statistics (model calls, failures)."""
     attacks = list(attacks) if attacks is not None else load_attacks()
     if not attacks:
         raise JuryboxError("the attack set is empty")
@@ -278,8 +280,10 @@ def injection_audit(
     attacked, meta = attack_items(items, attacks, protocol, target_side=target_side, scale=scale)
 
     def labels(proto: Any, data: Sequence[Mapping[str, Any]], tag: str) -> list[Verdict]:
-        verdicts, _, _ = evaluate(Judge(proto, backend), data, store, progress=progress,
-                                  description=f"injection {tag}")
+        verdicts, _, stats = evaluate(Judge(proto, backend), data, store, progress=progress,
+                                      description=f"injection {tag}")
+        if on_run is not None:
+            on_run(tag, stats)
         return verdicts
 
     out: dict[str, list[Verdict]] = {}

@@ -45,6 +45,8 @@ class AuditReport:
     runs: dict[str, dict[str, Any]]
     notes: tuple[str, ...] = ()
     verdicts: dict[str, list[Verdict]] = field(default_factory=dict, compare=False, repr=False)
+    failures: tuple[dict[str, Any], ...] = field(default=(), compare=False, repr=False)
+    """The failed tasks of every run (key, row, judge, error): no verdict, retried by the next audit."""
 
     def rows(self) -> list[Row]:
         out: list[Row] = []
@@ -55,6 +57,15 @@ class AuditReport:
     @property
     def model_calls(self) -> int:
         return sum(int(r.get("model_calls", 0)) for r in self.runs.values())
+
+    @property
+    def n_tasks(self) -> int:
+        return sum(int(r.get("tasks", 0)) for r in self.runs.values())
+
+    @property
+    def n_failed(self) -> int:
+        """Tasks whose model call failed, over every run (the probes' statistics leave them out)."""
+        return sum(int(r.get("failed", 0)) for r in self.runs.values())
 
     def to_dict(self) -> dict[str, Any]:
         return {"judge_name": self.judge_name, "protocol": self.protocol, "n_items": self.n_items,
@@ -130,6 +141,7 @@ def run_audit(
     if protocol == "pairwise":
         params["orders"] = "both"
     runs: dict[str, dict[str, Any]] = {}
+    failures: list[dict[str, Any]] = []
     cache: dict[tuple[Any, ...], tuple[list[Verdict], list[dict[str, Verdict]]]] = {}
     kw: dict[str, Any] = {"n_resamples": n_resamples, "seed": seed}
     base = make_protocol(protocol, **params)
@@ -142,7 +154,7 @@ def run_audit(
             proto = make_protocol(protocol, **{**params, **overrides})
             combined, variants, stats = evaluate(Judge(proto, backend, judge_name), items, store,
                                                  progress=progress, description=f"audit {tag}")
-            _record(runs, tag, stats)
+            _record(runs, failures, tag, stats)
             cache[key] = (combined, variants)
         return cache[key]
 
@@ -183,7 +195,7 @@ def run_audit(
             proto = Repeated(make_protocol(protocol, **params), k=repeats, temperature=temperature)
             _, variants, stats = evaluate(Judge(proto, backend, judge_name), items, store, progress=progress,
                                           description="audit repeats")
-            _record(runs, "repeats", stats)
+            _record(runs, failures, "repeats", stats)
             results["consistency"] = internal_consistency(repeat_matrix(variants, repeats),
                                                           temperature=temperature, **kw)
         elif probe == "self_preference":
@@ -219,12 +231,15 @@ def run_audit(
                 side = ["A" if p == "B" else "B" for p in pref]
             inj_params = {k: v for k, v in params.items() if k != "orders"}
             results["injection"] = injection_audit(items, backend, store, protocol=protocol, target_side=side,
-                                                   progress=progress, **inj_params, **kw)
+                                                   progress=progress,
+                                                   on_run=lambda tag, st: _record(runs, failures, f"injection {tag}", st),
+                                                   **inj_params, **kw)
     verdicts = {"/".join(f"{k}={v}" for k, v in key) or "base": c for key, (c, _) in cache.items()}
     return AuditReport(judge_name=judge_name, protocol=protocol, n_items=len(items), results=results, runs=runs,
-                       notes=tuple(notes), verdicts=verdicts)
+                       notes=tuple(notes), verdicts=verdicts, failures=tuple(failures))
 
 
-def _record(runs: dict[str, dict[str, Any]], tag: str, stats: RunStats) -> None:
+def _record(runs: dict[str, dict[str, Any]], failures: list[dict[str, Any]], tag: str, stats: RunStats) -> None:
+    failures.extend(stats.failures)
     runs[tag] = {"tasks": stats.n_tasks, "cached": stats.n_cached, "model_calls": stats.model_calls,
                  "failed": stats.n_failed, "wall_s": round(stats.wall_s, 2)}

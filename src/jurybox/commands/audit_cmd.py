@@ -42,11 +42,15 @@ def audit_command(
     json_out: Annotated[Path | None, typer.Option("--json", help="write the audit as JSON to this file")] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
-    """Measure how the judge goes wrong on DATASET: each effect with its 95% bootstrap interval."""
+    """Measure how the judge goes wrong on DATASET: each effect with its 95% bootstrap interval.
+
+    Exit status: 0 when every task has a verdict, 1 when the report was printed (and written) but
+    some tasks failed (they are retried by the next audit), 2 for bad input or options."""
     from rich.console import Console
 
     from jurybox.audit.dataset import AUDIT_PROTOCOLS, audit_dataset
     from jurybox.backends.registry import parse_backend_options
+    from jurybox.errors import TasksFailed, redact
     from jurybox.spec import JudgeSpec
 
     if protocol not in AUDIT_PROTOCOLS:
@@ -68,6 +72,9 @@ def audit_command(
     if json_out is not None:
         _write_json(json_out, report.to_dict())
         console.print(f"wrote {json_out}")
+    if report.n_failed:
+        raise TasksFailed(f"{report.n_failed} of {report.n_tasks} tasks failed (exit status 1) and will be retried "
+                          f"on the next run; first: {redact(str(report.failures[0]['error']))}")
 
 
 def register(app: typer.Typer) -> None:

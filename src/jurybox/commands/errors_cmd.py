@@ -120,7 +120,11 @@ def find_command(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
-    """Rank the rows of DATASET whose label is likely wrong; write them for review."""
+    """Rank the rows of DATASET whose label is likely wrong; write them for review.
+
+    Exit status: 0 when every task has a verdict, 1 when the flagged file was written but some
+    model tasks failed (they are retried by the next run), 2 for bad input or options."""
+    from jurybox.errors import TasksFailed, redact
     from jurybox.items import write_table
     from jurybox.labelerrors.pipeline import find_errors
 
@@ -172,12 +176,19 @@ def find_command(
         "per_class": [c.to_dict() for c in s.per_class],
         "model_calls": res.stats.model_calls,
         "cached": res.stats.n_cached,
+        "failed": res.stats.n_failed,
         "out": str(out),
     }
     if res.ensemble is not None:
         summary["llm_disagreement_rate"] = res.ensemble.disagreement_rate
+    st = res.stats
+    failed = (TasksFailed(f"{st.n_failed} of {st.n_tasks} tasks failed (exit status 1) and will be retried on the "
+                          f"next run; first: {redact(str(st.failures[0]['error']))}")
+              if st.n_failed else None)
     if json_summary:
         print(json.dumps(summary))
+        if failed is not None:
+            raise failed
         return
     signals = ", ".join(f"{k} {v}" for k, v in by_signal.items())
     print(
@@ -190,6 +201,8 @@ def find_command(
         f"next: fill the 'review' column (keep | relabel:LABEL | drop), then "
         f"jurybox errors apply {out} --dataset {dataset} --label-field {label_field} --out cleaned{dataset.suffix}"
     )
+    if failed is not None:
+        raise failed
 
 
 @errors_app.command("apply")
