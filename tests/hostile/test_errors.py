@@ -190,3 +190,39 @@ def test_protocol_options_in_process():
     assert p == {"template": "default", "orders": "AB"}
     with pytest.raises(JuryboxError, match="--scale does not apply"):
         judge_spec("classify", labels="a,b", scale="5-1", template="default")
+
+
+def _latin1_labelled(tmp_path):
+    p = tmp_path / "l.csv"
+    p.write_bytes("text,label\ncaf\xe9 cr\xe8me,positive\nna\xefve,negative\nfine,positive\n".encode("latin-1"))
+    return p
+
+
+def test_errors_find_and_apply_read_a_latin1_csv_with_encoding(tmp_path, fake_server):
+    p, out = _latin1_labelled(tmp_path), tmp_path / "flagged.jsonl"
+    args = ("errors", p, "--label-field", "label", "--model", fake_server.model(), "--out", out,
+            "--store", tmp_path / "s.sqlite", "--quiet")
+    line = assert_one_line_error(run_cli(*args, cwd=tmp_path))
+    assert "line 2" in line and "--encoding" in line and fake_server.calls == 0
+    proc = run_cli(*args, "--encoding", "latin-1", "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["rows"] == 3
+    assert read_table(out)["text"].tolist() == ["naïve"]  # the flagged row, decoded
+    proc = run_cli("errors", "apply", out, "--dataset", p, "--label-field", "label", "--out",
+                   tmp_path / "clean.csv", "--encoding", "latin-1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_audit_and_jury_read_a_latin1_file_with_encoding(tmp_path, fake_server):
+    p = tmp_path / "pairs.csv"
+    p.write_bytes("instruction,response_a,response_b\ncaf\xe9,a,b\nna\xefve,c,d\n".encode("latin-1"))
+    proc = run_cli("audit", p, "--model", fake_server.model(), "--probes", "position", "--resamples", "20",
+                   "--store", tmp_path / "s.sqlite", "--quiet", "--encoding", "latin-1", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    cfg = tmp_path / "jury.yaml"
+    base = f"data: {p}\nstore: {tmp_path / 's.sqlite'}\nprotocol: pairwise\njudges: [{{model: '{fake_server.model()}'}}]\n"
+    cfg.write_text(base)
+    assert "--encoding" in assert_one_line_error(run_cli("jury", cfg, "--quiet", cwd=tmp_path))
+    cfg.write_text(base + "encoding: latin-1\n")
+    proc = run_cli("jury", cfg, "--quiet", "--out", tmp_path / "j.jsonl", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr

@@ -114,6 +114,7 @@ def find_command(
         str, typer.Option(help="cleanlab filter for classifier probabilities")
     ] = "prune_by_noise_rate",
     rank_by: Annotated[str, typer.Option(help="self_confidence | normalized_margin")] = "self_confidence",
+    encoding: o.Encoding = None,
     store: Annotated[
         Path | None, typer.Option(help="verdict store (default .jurybox/verdicts.sqlite)")
     ] = None,
@@ -163,6 +164,7 @@ def find_command(
         store=store,
         progress=not quiet,
         backend_options=options,
+        encoding=encoding,
     )
     write_table(res.table, out)
     s = res.summary
@@ -217,6 +219,7 @@ def apply_command(
     labels: Annotated[
         str | None, typer.Option(help="comma-separated label set (default: the values in the dataset)")
     ] = None,
+    encoding: o.Encoding = None,
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Apply a reviewed flagged file: write a cleaned copy of the dataset and a changelog."""
@@ -232,7 +235,7 @@ def apply_command(
             raise JuryboxError(f"{p} would overwrite an input file; choose another output path")
     if out.resolve() == changelog.resolve():
         raise JuryboxError("--out and --changelog must be different files")
-    df = read_table(dataset)
+    df = read_table(dataset, encoding=encoding)
     names, given = label_indices(df, label_field, _split(labels), source=str(dataset))
     fl = read_table(flagged)
     reviews = read_reviews(fl, source=str(flagged), labels=names)

@@ -17,7 +17,8 @@ import typer
 
 from jurybox.errors import JuryboxError
 
-KEYS = {"data", "protocol", "params", "fields", "human", "judges", "aggregation", "pre", "store", "out", "pairs"}
+KEYS = {"data", "protocol", "params", "fields", "human", "judges", "aggregation", "pre", "store", "out", "pairs",
+        "encoding"}
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -72,7 +73,8 @@ def jury_command(
     res = jury_table(data, cfg["judges"], protocol=protocol, params=cfg.get("params") or {},
                      aggregation=str(cfg.get("aggregation", "majority")), fields=cfg.get("fields"),
                      human=cfg.get("human"), store=cfg.get("store"), exam=float(pre.get("exam", 0.2)),
-                     threshold=float(pre.get("threshold", 0.6)), seed=int(pre.get("seed", 0)), progress=not quiet)
+                     threshold=float(pre.get("threshold", 0.6)), seed=int(pre.get("seed", 0)), progress=not quiet,
+                     encoding=cfg.get("encoding"))
     target = out or cfg.get("out") or data.with_name(data.stem + ".jury.jsonl")
     if Path(target).resolve() == data.resolve():
         raise JuryboxError(f"output {target} would overwrite the input file")

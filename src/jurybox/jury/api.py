@@ -150,13 +150,14 @@ def jury_table(
     seed: int = 0,
     progress: bool = False,
     backends: Mapping[str, Backend] | None = None,
+    encoding: str | None = None,
 ) -> JuryResult:
     """Run a jury over a dataset and aggregate (module docstring)."""
     if aggregation not in AGGREGATIONS:
         raise JuryboxError(f"unknown aggregation '{aggregation}' (use {', '.join(AGGREGATIONS)})")
     js, weights = build_judges(judges, protocol, params or {}, backends)
     proto = js[0].protocol
-    dataset = load_dataset(data, proto, fields=fields, human=human)
+    dataset = load_dataset(data, proto, fields=fields, human=human, encoding=encoding)
     df, items, gold = dataset.table, dataset.items, dataset.human
     if aggregation == "pre" and gold is None:
         raise JuryboxError("aggregation 'pre' needs human labels for its qualification exam (set 'human')")

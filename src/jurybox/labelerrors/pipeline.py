@@ -214,6 +214,7 @@ def find_errors(
     store: Store | str | os.PathLike[str] | None = None,
     progress: bool = False,
     backend_options: Mapping[str, Any] | None = None,
+    encoding: str | None = None,
 ) -> FoundErrors:
     """Rank the rows of ``data`` whose ``label_field`` is likely wrong.
 
@@ -222,9 +223,10 @@ def find_errors(
     ``classifier=True`` (jurybox trains TF-IDF + logistic regression with ``n_splits``-fold
     cross-validation); the last two go through cleanlab. With several signals the ranking is their
     rank aggregate and ``flagged_by`` names the signals that flagged each row. ``backend_options``
-    are given to every model named by a spec (``{"concurrency": 8}``).
+    are given to every model named by a spec (``{"concurrency": 8}``); ``encoding`` is the text
+    encoding of a CSV/JSONL ``data`` file (default UTF-8).
     """
-    df, source = load_table(data)
+    df, source = load_table(data, encoding)
     names, given = label_indices(df, label_field, labels, source=source, ordinal=ordinal)
     if not models and pred_probs is None and not classifier:
         raise JuryboxError(
