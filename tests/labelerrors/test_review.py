@@ -14,6 +14,7 @@ import pytest
 from jurybox.errors import InputError
 from jurybox.items import read_table, write_table
 from jurybox.labelerrors import apply_reviews, read_reviews, reviewed_errors, summarize, wilson_interval
+from jurybox.stats import Interval
 
 
 def sha(p):
@@ -103,8 +104,9 @@ def test_summary_with_reviews():
     assert (s.n, s.n_flagged, s.n_reviewed, s.n_confirmed) == (8, 4, 3, 2)
     assert s.precision == pytest.approx(2 / 3) and s.flag_rate == 0.5
     assert s.error_rate == pytest.approx(0.5 * 2 / 3)
-    lo, hi = wilson_interval(2, 3)
-    assert s.error_rate_interval == pytest.approx((0.5 * lo, 0.5 * hi))
+    w = wilson_interval(2, 3)
+    assert (s.error_rate_interval.low, s.error_rate_interval.high) == pytest.approx((0.5 * w.low, 0.5 * w.high))
+    assert s.error_rate_interval.estimate == pytest.approx(s.error_rate)
     assert [(c.label, c.n, c.n_flagged, c.n_reviewed, c.n_confirmed) for c in s.per_class] == [
         ("pos", 5, 3, 2, 1),
         ("neg", 3, 1, 1, 1),
@@ -112,8 +114,12 @@ def test_summary_with_reviews():
     bins = {(b.low, b.high): (b.n_reviewed, b.n_confirmed) for b in s.by_confidence}
     assert bins[(0.5, 0.6)] == (1, 0) and bins[(0.8, 0.9)] == (1, 1) and bins[(0.9, 1.0)] == (1, 1)
     assert json.dumps(s.to_dict())  # serialisable
+    d = s.to_dict()["precision_interval"]
+    assert (d["estimate"], d["low"], d["high"]) == (s.precision, s.precision_interval.low, s.precision_interval.high)
     unreviewed = summarize(given, flagged, ["pos", "neg"])
-    assert unreviewed.error_rate == 0.5 and unreviewed.error_rate_interval == wilson_interval(4, 8)
+    assert unreviewed.error_rate == 0.5
+    assert (unreviewed.error_rate_interval.low, unreviewed.error_rate_interval.high) == \
+        (wilson_interval(4, 8).low, wilson_interval(4, 8).high)
     assert np.isnan(unreviewed.precision)
 
 
@@ -127,7 +133,9 @@ def test_summary_with_reviews():
     ],
 )
 def test_wilson_interval_matches_newcombe_1998_table_1(k, n, expected):
-    assert wilson_interval(k, n) == pytest.approx(expected, abs=5e-5)
+    w = wilson_interval(k, n)
+    assert (w.low, w.high) == pytest.approx(expected, abs=5e-5)
+    assert isinstance(w, Interval) and w.estimate == k / n and w.confidence == 0.95
 
 
 def cli(args, cwd):

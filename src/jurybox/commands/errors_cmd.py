@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
@@ -17,6 +17,9 @@ from typer.core import TyperGroup
 
 from jurybox.commands import _options as o
 from jurybox.errors import InputError, JuryboxError
+
+if TYPE_CHECKING:
+    from jurybox.stats import Interval
 
 
 class _FindByDefault(TyperGroup):
@@ -70,8 +73,8 @@ def _examples(path: Path | None) -> list[dict[str, str]]:
     ]
 
 
-def _fmt_interval(x: float, lo: float, hi: float) -> str:
-    return f"{x:.1%} (95% CI {lo:.1%}-{hi:.1%})"
+def _fmt_interval(x: float, iv: Interval) -> str:
+    return f"{x:.1%} (95% CI {iv.low:.1%}-{iv.high:.1%})"
 
 
 @errors_app.command("find")
@@ -174,7 +177,7 @@ def find_command(
         "flagged": s.n_flagged,
         "flagged_by": by_signal,
         "flag_rate": s.flag_rate,
-        "flag_rate_interval": list(s.flag_rate_interval),
+        "flag_rate_interval": s.flag_rate_interval.to_dict(),
         "per_class": [c.to_dict() for c in s.per_class],
         "model_calls": res.stats.model_calls,
         "cached": res.stats.n_cached,
@@ -194,7 +197,7 @@ def find_command(
         return
     signals = ", ".join(f"{k} {v}" for k, v in by_signal.items())
     print(
-        f"{s.n} rows, {s.n_flagged} flagged ({signals}); flag rate {_fmt_interval(s.flag_rate, *s.flag_rate_interval)}; "
+        f"{s.n} rows, {s.n_flagged} flagged ({signals}); flag rate {_fmt_interval(s.flag_rate, s.flag_rate_interval)}; "
         f"{res.stats.model_calls} model calls, {res.stats.n_cached} from the store; wrote {out}"
     )
     for c in s.per_class:
@@ -262,8 +265,8 @@ def apply_command(
     )
     if s.n_reviewed:
         print(
-            f"precision of the flags {_fmt_interval(s.precision, *s.precision_interval)}; estimated error rate "
-            f"{_fmt_interval(s.error_rate, *s.error_rate_interval)} (flagged rows only)"
+            f"precision of the flags {_fmt_interval(s.precision, s.precision_interval)}; estimated error rate "
+            f"{_fmt_interval(s.error_rate, s.error_rate_interval)} (flagged rows only)"
         )
         for b in s.by_confidence:
             if b.n_reviewed:
