@@ -100,7 +100,7 @@ class RunCost(Record):
     run_id: str
     started_at: float
     description: str
-    judge: str
+    judge_name: str
     model: str | None
     n_verdicts: int
     prompt_tokens: int

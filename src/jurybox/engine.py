@@ -191,7 +191,7 @@ class _Run:
             v = Verdict(label=None, status="error", error=error, latency_s=latency)
             self.store.put_failure(task, error, st.run_id)
             st.n_failed += 1
-            st.failures.append({"key": task.key, "row": task.row + 1, "judge": task.judge, "error": error})
+            st.failures.append({"key": task.key, "row": task.row + 1, "judge": task.judge_name, "error": error})
         else:
             assert result is not None
             v = self.interpret(task, result)
@@ -352,7 +352,7 @@ def iter_tasks(judge: Judge, items: Iterable[Mapping[str, Any]], per_item: list[
     fp = judge.backend.fingerprint()
     params = canonical_json(judge.protocol.params())
     for row, item in enumerate(items):
-        ts = [Task(key=task_key(fp, params, req, variant), row=row, judge=judge.name, variant=variant, request=req)
+        ts = [Task(key=task_key(fp, params, req, variant), row=row, judge_name=judge.name, variant=variant, request=req)
               for variant, req in judge.protocol.requests(item)]
         per_item.append(ts)
         yield from ts

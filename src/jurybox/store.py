@@ -183,7 +183,7 @@ class Store:
         data = verdict.to_dict()
         if data.get("error"):
             data["error"] = redact(str(data["error"]))
-        row = (task.key, run_id, task.judge, task.variant, verdict.label, verdict.status,
+        row = (task.key, run_id, task.judge_name, task.variant, verdict.label, verdict.status,
                json.dumps(data, ensure_ascii=False), task.request.json, verdict.latency_s,
                verdict.prompt_tokens, verdict.completion_tokens, time.time())
         if self._grouped:
@@ -192,7 +192,7 @@ class Store:
         return self._write(self._PUT, row).rowcount == 1
 
     def put_failure(self, task: Task, error: str, run_id: str) -> None:
-        row = (task.key, run_id, task.judge, redact(error), time.time())  # a server may echo the API key
+        row = (task.key, run_id, task.judge_name, redact(error), time.time())  # a server may echo the API key
         if self._grouped:
             self._defer("failures", row)
             return

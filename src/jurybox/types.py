@@ -153,7 +153,7 @@ class Task:
 
     key: str
     row: int
-    judge: str
+    judge_name: str  # the Judge's name (the store's `judge` column)
     variant: str
     request: Request
 

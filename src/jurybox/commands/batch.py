@@ -94,7 +94,7 @@ def cost_command(
         return
     for c in costs:
         money = f"${c.cost:.4f}" if c.cost is not None else "no price"
-        print(f"{c.run_id}  {c.judge[:40]:40}  {c.n_verdicts:6d} verdicts  {c.prompt_tokens:9d} in  "
+        print(f"{c.run_id}  {c.judge_name[:40]:40}  {c.n_verdicts:6d} verdicts  {c.prompt_tokens:9d} in  "
               f"{c.completion_tokens:7d} out  {money}")
     print(f"total: {sum(c.prompt_tokens for c in costs)} input and {sum(c.completion_tokens for c in costs)} "
           f"output tokens" + (f", ${total:.4f}" if total is not None else ""))
