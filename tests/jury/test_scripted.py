@@ -168,3 +168,14 @@ def test_jury_cli_config_errors_exit_2_with_one_line(tmp_path: Path, capsys, con
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_checklist_writer_drops_repeated_questions():
+    from jurybox.protocols.checklist import ChecklistWriter
+    from jurybox.types import Generation
+
+    text = json.dumps({"questions": ["Does the response rhyme?", "Does the response  rhyme?",
+                                     "Does the response have three lines?", "Does the response rhyme?"]})
+    v = ChecklistWriter().interpret("", Generation(text))
+    assert v.extra["questions"] == ["Does the response rhyme?", "Does the response have three lines?"]
+    assert v.label == "2 questions"

@@ -75,7 +75,9 @@ class ChecklistWriter(GeneratingProtocol):
         qs = obj.get("questions") if obj else None
         if not isinstance(qs, list) or not qs or not all(isinstance(q, str) and q.strip() for q in qs):
             return unparsed(result, "no list of questions")
-        qs = [q.strip() for q in qs][: self.max_questions]
+        # the small writer repeats itself ("Does the response contain exactly three lines?" twice):
+        # a repeated question would count one requirement twice
+        qs = list(dict.fromkeys(" ".join(q.split()) for q in qs))[: self.max_questions]
         return Verdict(label=f"{len(qs)} questions", raw=result.text, extra={"questions": qs, "method": "generate"},
                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
 
