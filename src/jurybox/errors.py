@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping, Sequence
 
 __all__ = ["BackendCallError", "BackendConfigError", "GateFailure", "InputError", "JuryboxError", "ModelError",
            "OptionError", "PromptTooLong", "StoreError", "TasksFailed", "redact", "register_secret"]
@@ -114,6 +115,15 @@ class TasksFailed(JuryboxError):
     tasks have no verdict and are retried by the next run)."""
 
     exit_code = 1
+
+    @classmethod
+    def check(cls, n_failed: int, n_tasks: int, failures: Sequence[Mapping[str, object]]) -> TasksFailed | None:
+        """The error for a run with ``n_failed`` failed tasks (None when none failed); names the first."""
+        if not n_failed:
+            return None
+        first = redact(str(failures[0]["error"])) if failures else "unknown"
+        return cls(f"{n_failed} of {n_tasks} tasks failed (exit status 1) and will be retried on the next run; "
+                   f"first: {first}")
 
 
 # -- secrets: never stored, written or printed -------------------------------------------------

@@ -50,7 +50,7 @@ def audit_command(
 
     from jurybox.audit.dataset import AUDIT_PROTOCOLS, audit_dataset
     from jurybox.backends.registry import parse_backend_options
-    from jurybox.errors import TasksFailed, redact
+    from jurybox.errors import TasksFailed
     from jurybox.spec import JudgeSpec
 
     if protocol not in AUDIT_PROTOCOLS:
@@ -72,9 +72,9 @@ def audit_command(
     if json_out is not None:
         _write_json(json_out, report.to_dict())
         console.print(f"wrote {json_out}")
-    if report.n_failed:
-        raise TasksFailed(f"{report.n_failed} of {report.n_tasks} tasks failed (exit status 1) and will be retried "
-                          f"on the next run; first: {redact(str(report.failures[0]['error']))}")
+    failed = TasksFailed.check(report.n_failed, report.n_tasks, report.failures)
+    if failed is not None:
+        raise failed
 
 
 def register(app: typer.Typer) -> None:

@@ -128,7 +128,7 @@ def find_command(
 
     Exit status: 0 when every task has a verdict, 1 when the flagged file was written but some
     model tasks failed (they are retried by the next run), 2 for bad input or options."""
-    from jurybox.errors import TasksFailed, redact
+    from jurybox.errors import TasksFailed
     from jurybox.items import write_table
     from jurybox.labelerrors.pipeline import find_errors
 
@@ -187,9 +187,7 @@ def find_command(
     if res.ensemble is not None:
         summary["llm_disagreement_rate"] = res.ensemble.disagreement_rate
     st = res.stats
-    failed = (TasksFailed(f"{st.n_failed} of {st.n_tasks} tasks failed (exit status 1) and will be retried on the "
-                          f"next run; first: {redact(str(st.failures[0]['error']))}")
-              if st.n_failed else None)
+    failed = TasksFailed.check(st.n_failed, st.n_tasks, st.failures)
     if json_summary:
         print(json.dumps(summary))
         if failed is not None:

@@ -30,7 +30,7 @@ def judge_command(
     Exit status: 0 when every task has a verdict, 1 when the output was written but some tasks
     failed (they are retried by the next run), 2 for bad input or options (one line on stderr)."""
     from jurybox.api import run_judge
-    from jurybox.errors import TasksFailed, redact
+    from jurybox.errors import TasksFailed
     from jurybox.items import check_encoding, check_output, write_table
     from jurybox.summary import quick_agreement
 
@@ -52,9 +52,7 @@ def judge_command(
     agreement = quick_agreement(res.human, [v.label for v in res.verdicts]) if res.human is not None else None
     if agreement is not None:
         summary["agreement"] = agreement.to_dict()
-    failed = (TasksFailed(f"{s.n_failed} of {s.n_tasks} tasks failed (exit status 1) and will be retried on the "
-                          f"next run; first: {redact(str(s.failures[0]['error']))}")
-              if s.n_failed else None)
+    failed = TasksFailed.check(s.n_failed, s.n_tasks, s.failures)
     if json_summary:
         print(json.dumps(summary))
         if failed is not None:

@@ -61,7 +61,7 @@ def jury_command(
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
     """Run every judge of CONFIG over its dataset, aggregate, and report agreement with human labels."""
-    from jurybox.errors import TasksFailed, redact
+    from jurybox.errors import TasksFailed
     from jurybox.items import write_table
     from jurybox.jury.api import jury_table
     from jurybox.jury.preferences import preference_pairs, write_preference_pairs
@@ -79,9 +79,7 @@ def jury_command(
     if Path(target).resolve() == data.resolve():
         raise JuryboxError(f"output {target} would overwrite the input file")
     write_table(res.table, target)
-    failed = (TasksFailed(f"{res.stats.n_failed} of {res.stats.n_tasks} tasks failed (exit status 1) and will be "
-                          f"retried on the next run; first: {redact(str(res.stats.failures[0]['error']))}")
-              if res.stats.n_failed else None)
+    failed = TasksFailed.check(res.stats.n_failed, res.stats.n_tasks, res.stats.failures)
     summary: dict[str, Any] = {"items": len(res.table), "judges": list(res.judges), "tasks": res.stats.n_tasks,
                                "cached": res.stats.n_cached, "model_calls": res.stats.model_calls,
                                "failed": res.stats.n_failed, "out": str(target), "agreement": res.agreement,
