@@ -28,7 +28,7 @@ from jurybox.backends.base import (
     concurrency,
     is_concurrent,
 )
-from jurybox.errors import InputError
+from jurybox.errors import InputError, redact
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.store import Store
 from jurybox.types import BackendResult, Record, Request, Task, Verdict, canonical_json
@@ -188,6 +188,7 @@ class _Run:
         """The :data:`Finish` of this run: store the verdict (or the failure) and advance the bar."""
         st = self.stats
         if error is not None:
+            error = redact(error)  # once, before the text is stored, counted or returned (a server may echo a key)
             v = Verdict(label=None, status="error", error=error, latency_s=latency)
             self.store.put_failure(task, error, st.run_id)
             st.n_failed += 1

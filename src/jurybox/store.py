@@ -117,7 +117,9 @@ class Store:
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         """One line naming the store file and what to do about the SQLite error ``exc``."""
         reason = str(exc) or type(exc).__name__
-        damaged = (not isinstance(exc, sqlite3.OperationalError) or "malformed" in reason
+        # the file itself is bad: SQLite's DatabaseError proper (not a closed connection, a constraint
+        # or an interface misuse, which are other subclasses) or its damaged-file messages
+        damaged = (type(exc) is sqlite3.DatabaseError or "malformed" in reason
                    or "not a database" in reason or "corrupt" in reason)
         if damaged:
             return StoreError(f"cannot {what} the verdict store at {self.path}: {reason}; the file is damaged: "

@@ -226,3 +226,16 @@ def test_audit_and_jury_read_a_latin1_file_with_encoding(tmp_path, fake_server):
     cfg.write_text(base + "encoding: latin-1\n")
     proc = run_cli("jury", cfg, "--quiet", "--out", tmp_path / "j.jsonl", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_only_a_damaged_file_is_called_damaged(tmp_path):
+    import sqlite3
+
+    from jurybox.store import Store
+
+    with Store(tmp_path / "s.sqlite") as st:
+        said = "the file is damaged"
+        assert said in str(st._error("read", sqlite3.DatabaseError("database disk image is malformed")))
+        assert said in str(st._error("open", sqlite3.DatabaseError("file is not a database")))
+        closed = str(st._error("read", sqlite3.ProgrammingError("Cannot operate on a closed database.")))
+        assert said not in closed and "closed database" in closed and str(tmp_path) in closed

@@ -136,3 +136,27 @@ def test_backend_errors_are_masked_when_created():
     register_secret("registered-secret-value")
     assert "registered-secret-value" not in str(BackendCallError("HTTP 502: echo registered-secret-value"))
     assert "registered-secret-value" not in str(JuryboxError("bad: registered-secret-value"))
+
+
+def test_failure_texts_are_masked_before_the_run_returns_them(tmp_path):
+    """An executor reporting a provider's raw error text (as batch-file import does, without a
+    BackendCallError) gets it masked by the engine itself: the run's failures, the verdicts, the store."""
+    import pandas as pd
+
+    from jurybox.api import run_judge
+    from jurybox.backends.scripted import ScriptedBackend
+
+    token = "sk-live-9f8e7d6c5b4a39281706"
+
+    class EchoingExecutor:
+        def run(self, todo, backend, finish, stats):
+            for task in todo:
+                finish(task, None, 0.0, f"gateway said: Authorization: Bearer {token}")
+
+    res = run_judge(pd.DataFrame({"response": ["r1", "r2"]}), "score", model=ScriptedBackend(),
+                    store=tmp_path / "s.sqlite", executor=EchoingExecutor())
+    assert res.stats.n_failed == 2
+    texts = [f["error"] for f in res.stats.failures] + [v.error or "" for v in res.verdicts]
+    assert len(texts) == 4 and all("gateway said" in t for t in texts)
+    assert not any(token in t or token[:12] in t for t in texts)
+    assert token.encode() not in (tmp_path / "s.sqlite").read_bytes()
