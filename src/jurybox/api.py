@@ -11,14 +11,14 @@ import pandas as pd
 
 from jurybox.backends.base import Backend
 from jurybox.engine import Executor, Judge, RunStats, evaluate
-from jurybox.errors import InputError, JuryboxError, PromptTooLong, redact
+from jurybox.errors import InputError, PromptTooLong, redact
 from jurybox.items import load_dataset, output_names
 from jurybox.protocols.base import JudgeProtocol
-from jurybox.spec import JudgeSpec
+from jurybox.spec import JudgeSpec, as_spec
 from jurybox.store import Store, open_store
 from jurybox.types import Verdict
 
-__all__ = ["JudgeResult", "as_spec", "judge", "run_judge"]
+__all__ = ["JudgeResult", "judge", "run_judge"]
 
 
 @dataclass
@@ -35,17 +35,6 @@ class JudgeResult:
     def status_counts(self) -> dict[str, int]:
         """How many items have each verdict status (ok, unparsed, error)."""
         return dict(self.table[self.columns["verdict_status"]].value_counts().to_dict())
-
-
-def as_spec(protocol: str | JudgeProtocol | JudgeSpec, model: str | os.PathLike[str] | Backend | None = None,
-            params: Mapping[str, Any] | None = None) -> JudgeSpec:
-    """A :class:`JudgeSpec` from the API's ``protocol``/``model``/keyword parameters (a spec is
-    returned as it is; it cannot be combined with ``model`` or parameters)."""
-    if isinstance(protocol, JudgeSpec):
-        if model is not None or params:
-            raise JuryboxError("give the model and protocol parameters in the JudgeSpec, not beside it")
-        return protocol
-    return JudgeSpec(protocol, dict(params or {}), model=model)
 
 
 def _locate(exc: InputError, items: Sequence[Mapping[str, Any]], source: str | None,

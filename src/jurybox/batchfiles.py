@@ -33,8 +33,7 @@ from jurybox.spec import JudgeSpec
 from jurybox.store import Store, open_store
 from jurybox.types import BackendResult, Task
 
-__all__ = ["BatchOutputExecutor", "BatchWrite", "batch_lines", "read_output_lines", "write_batch_input",
-           "write_tasks"]
+__all__ = ["BatchOutputExecutor", "BatchWrite", "batch_lines", "read_output_lines", "write_batch_input"]
 
 ENDPOINT = "/v1/chat/completions"
 MAX_LINES = 50_000  # the Batch API's limit of requests per input file
@@ -73,17 +72,6 @@ class BatchWrite:
         return {"files": [str(f) for f in self.files], "n_requests": self.n_requests, "n_cached": self.n_cached}
 
 
-def write_tasks(tasks: Sequence[Task], backend: Backend, out: str | os.PathLike[str], *,
-                done: Mapping[str, Any] | None = None, max_lines: int = MAX_LINES) -> BatchWrite:
-    """Write the tasks not in ``done`` to ``out`` (``out.partN.jsonl`` files beyond ``max_lines``)."""
-    unique: dict[str, Task] = {}
-    for t in tasks:
-        if done is None or t.key not in done:
-            unique.setdefault(t.key, t)
-    n_cached = len({t.key for t in tasks}) - len(unique)
-    return _write_requests(list(unique.values()), backend, out, n_cached, max_lines)
-
-
 def _write_requests(todo: Sequence[Task], backend: Backend, out: str | os.PathLike[str], n_cached: int,
                     max_lines: int) -> BatchWrite:
     lines = batch_lines(todo, backend)
@@ -113,7 +101,7 @@ def write_batch_input(
     """Write a Batch API input file for the tasks of judging ``data`` that the store does not have
     (``protocol``, ``model`` and the keyword parameters as for :func:`jurybox.judge`, or a
     :class:`JudgeSpec`)."""
-    from jurybox.api import as_spec
+    from jurybox.spec import as_spec
 
     spec = as_spec(protocol, model, protocol_params)
     if spec.model is None:

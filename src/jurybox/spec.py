@@ -24,7 +24,7 @@ from jurybox.errors import JuryboxError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import make_protocol, protocol_class
 
-__all__ = ["JudgeSpec"]
+__all__ = ["JudgeSpec", "as_spec"]
 
 ModelSpec = str | os.PathLike[str] | Backend | None
 
@@ -117,3 +117,14 @@ class JudgeSpec:
     def make_judge(self, backend: Backend | None = None, **overrides: Any) -> Judge:
         """The engine's :class:`~jurybox.engine.Judge` (``backend``: one already built for ``model``)."""
         return Judge(self.make_protocol(**overrides), backend or self.make_backend(), self.name)
+
+
+def as_spec(protocol: str | JudgeProtocol | JudgeSpec, model: ModelSpec = None,
+            params: Mapping[str, Any] | None = None) -> JudgeSpec:
+    """A :class:`JudgeSpec` from an entry point's ``protocol``/``model``/keyword parameters (a spec is
+    returned as it is; it cannot be combined with ``model`` or parameters)."""
+    if isinstance(protocol, JudgeSpec):
+        if model is not None or params:
+            raise JuryboxError("give the model and protocol parameters in the JudgeSpec, not beside it")
+        return protocol
+    return JudgeSpec(protocol, dict(params or {}), model=model)

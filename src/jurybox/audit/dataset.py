@@ -13,7 +13,7 @@ from jurybox.audit.runner import AuditReport, check_probes, run_audit
 from jurybox.backends.base import Backend
 from jurybox.errors import JuryboxError
 from jurybox.items import load_dataset
-from jurybox.spec import JudgeSpec
+from jurybox.spec import JudgeSpec, as_spec
 from jurybox.store import Store, open_store
 
 __all__ = ["AUDIT_PROTOCOLS", "audit_dataset"]
@@ -51,12 +51,7 @@ def audit_dataset(
     or a score), ``slice_field`` the column naming each item's slice (leniency); the
     self-preference probe reads ``model_a``/``model_b`` fields. See :func:`run_audit` for the rest.
     """
-    if isinstance(judge, JudgeSpec):
-        if model is not None or protocol_params:
-            raise JuryboxError("give the model and protocol parameters in the JudgeSpec, not beside it")
-        spec = judge
-    else:
-        spec = JudgeSpec(judge, protocol_params, model=model)
+    spec = as_spec(judge, model, protocol_params)
     protocol = spec.protocol_name
     if not isinstance(spec.protocol, str) or protocol not in AUDIT_PROTOCOLS:
         raise JuryboxError(f"an audit needs protocol pairwise or score, got {protocol!r}", option="protocol")

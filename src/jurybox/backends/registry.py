@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
+from jurybox._pairs import key_value_pairs
 from jurybox.backends.base import Backend
 from jurybox.errors import JuryboxError
 
@@ -211,15 +212,8 @@ def parse_backend_options(model: str | os.PathLike[str] | None,
     Keys may use dashes for underscores; a later repeat of a key wins.
     """
     entry, _ = resolve_spec(model)
-    if isinstance(options, Mapping):
-        pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in options.items()]
-    else:
-        pairs = []
-        for item in options:
-            key, sep, value = str(item).partition("=")
-            if not sep or not key.strip():
-                raise BackendOptionError(f"a backend option must look like KEY=VALUE, got {item!r}")
-            pairs.append((key, value))
+    pairs = key_value_pairs(options, lambda item: BackendOptionError(
+        f"a backend option must look like KEY=VALUE, got {item!r}"))
     pairs = [(k.strip().replace("-", "_"), v) for k, v in pairs]
     params = _check_names(entry, [k for k, _ in pairs])
     out: dict[str, Any] = {}

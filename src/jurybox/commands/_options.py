@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from jurybox._pairs import key_value_pairs
 from jurybox.errors import JuryboxError
 
 Dataset = Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file, one item per row")]
@@ -68,12 +69,8 @@ def judge_spec(protocol: str, *, template: str = "default", model: str | None = 
             raise JuryboxError(f"{flag} does not apply to --protocol {protocol}"
                                + (f" (it applies to {', '.join(takers)})" if takers else ""))
         given[name] = value
-    pairs: dict[str, Any] = {}
-    for p in param or []:
-        key, sep, raw = p.partition("=")
-        if not sep or not key.strip():
-            raise JuryboxError(f"--param expects KEY=VALUE (VALUE as JSON or plain text), got {p!r}")
-        pairs[key.strip()] = raw
+    pairs: dict[str, Any] = dict(key_value_pairs(param or [], lambda item: JuryboxError(
+        f"--param expects KEY=VALUE (VALUE as JSON or plain text), got {item!r}")))
     params = {**pairs, **given}  # a flag wins over --param for the same parameter
     for name, parameter in accepted.items():
         if parameter.default is parameter.empty and name not in params:

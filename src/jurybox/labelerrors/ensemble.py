@@ -22,6 +22,7 @@ here; the tests check the definitions above on constructed probabilities and an 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,10 +30,9 @@ from typing import Any
 import numpy as np
 
 from jurybox.backends.base import Backend, backend_label
-from jurybox.backends.registry import get_backend
 from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
-from jurybox.protocols.registry import make_protocol
+from jurybox.spec import JudgeSpec
 from jurybox.stats._validate import check_labels, nan_to_none
 from jurybox.store import Store
 from jurybox.types import Verdict
@@ -154,24 +154,23 @@ def classify_judges(
     examples: Sequence[Mapping[str, str]] = (),
     descriptions: Mapping[str, str] | None = None,
     criteria: str | None = None,
+    backend_options: Mapping[str, Any] | None = None,
 ) -> list[Judge]:
-    """The judges models x templates for the classify protocol (templates: names in prompts/classify)."""
+    """The judges models x templates of the classify protocol (templates: names in prompts/classify),
+    each from a :class:`JudgeSpec`; one backend per model, shared by its templates
+    (``backend_options`` apply to models given by name or path)."""
     if not models or not templates:
         raise JuryboxError("the ensemble needs at least one model and one prompt template")
+    params: dict[str, Any] = {"labels": list(labels), "examples": list(examples), "descriptions": descriptions}
+    if criteria is not None:
+        params["criteria"] = criteria
     judges = []
     for m in models:
-        backend = get_backend(m)
+        options = dict(backend_options or {}) if m is None or isinstance(m, str | os.PathLike) else {}
+        backend = JudgeSpec("classify", params, model=m, backend_options=options).make_backend()
         for t in templates:
-            proto = make_protocol(
-                "classify",
-                labels=list(labels),
-                template=t,
-                examples=list(examples),
-                descriptions=descriptions,
-                criteria=criteria,
-            )
             name = f"{t}@{m if isinstance(m, str) else backend_label(backend)}"
-            judges.append(Judge(proto, backend, name))
+            judges.append(JudgeSpec("classify", params, t, m, options, name).make_judge(backend))
     return judges
 
 

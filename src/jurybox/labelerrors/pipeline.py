@@ -15,19 +15,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jurybox.backends.base import Backend, backend_label
-from jurybox.engine import Judge, RunStats
+from jurybox.backends.base import Backend
+from jurybox.engine import RunStats
 from jurybox.errors import InputError, JuryboxError
 from jurybox.items import load_table
 from jurybox.labelerrors.classifier import clean_probs, cleanlab_label_issues, cross_val_pred_probs
 from jurybox.labelerrors.combine import LabelIssues, Signal, combine_signals
-from jurybox.labelerrors.ensemble import EnsembleRelabel, run_ensemble
+from jurybox.labelerrors.ensemble import EnsembleRelabel, classify_judges, run_ensemble
 from jurybox.labelerrors.ranking import RankBy, label_quality_scores
 from jurybox.labelerrors.summary import LabelErrorSummary, summarize
-from jurybox.spec import JudgeSpec
 from jurybox.store import Store, open_store
 
-__all__ = ["FLAG_COLUMNS", "FoundErrors", "classifier_signal", "ensemble_judges", "ensemble_signal", "find_errors",
+__all__ = ["FLAG_COLUMNS", "FoundErrors", "classifier_signal", "ensemble_signal", "find_errors",
            "flagged_table", "label_indices", "label_text"]
 
 #: Columns jurybox adds to the flagged file (a reviewer fills in ``review``).
@@ -170,30 +169,6 @@ def flagged_table(
     return out
 
 
-def ensemble_judges(
-    models: Sequence[str | Backend | None],
-    templates: Sequence[str],
-    labels: Sequence[str],
-    *,
-    examples: Sequence[Mapping[str, str]] = (),
-    descriptions: Mapping[str, str] | None = None,
-    backend_options: Mapping[str, Any] | None = None,
-) -> list[Judge]:
-    """The ensemble's judges, models x templates of the classify protocol, each from a
-    :class:`JudgeSpec` (one backend per model, shared by its templates)."""
-    if not models or not templates:
-        raise JuryboxError("the ensemble needs at least one model and one prompt template")
-    params = {"labels": list(labels), "examples": list(examples), "descriptions": descriptions}
-    judges = []
-    for m in models:
-        options = dict(backend_options or {}) if m is None or isinstance(m, str | os.PathLike) else {}
-        backend = JudgeSpec("classify", params, model=m, backend_options=options).make_backend()
-        for t in templates:
-            spec = JudgeSpec("classify", params, t, m, options, f"{t}@{m if isinstance(m, str) else backend_label(backend)}")
-            judges.append(spec.make_judge(backend))
-    return judges
-
-
 def find_errors(
     data: pd.DataFrame | str | os.PathLike[str],
     *,
@@ -255,7 +230,7 @@ def find_errors(
             texts.append(str(v))
     if models:
         assert texts is not None
-        judges = ensemble_judges(models, templates, names, examples=examples, descriptions=descriptions,
+        judges = classify_judges(models, templates, names, examples=examples, descriptions=descriptions,
                                  backend_options=backend_options)
         with open_store(store) as st:
             ens, stats = run_ensemble(

@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from jurybox._pairs import key_value_pairs
 from jurybox.errors import InputError, JuryboxError, OptionError
 from jurybox.types import BackendResult, Message, OptionScores, Prompt, Request, Verdict
 
@@ -191,16 +192,9 @@ class JudgeProtocol(ABC):
     def parse_options(cls, options: typing.Iterable[str] | Mapping[str, Any]) -> dict[str, Any]:
         """Typed parameters from ``KEY=VALUE`` strings or a mapping (see :meth:`parse_option`);
         a later repeat of a key wins."""
-        if isinstance(options, Mapping):
-            pairs: list[tuple[str, Any]] = [(str(k), v) for k, v in options.items()]
-        else:
-            pairs = []
-            for item in options:
-                key, sep, raw = str(item).partition("=")
-                if not sep or not key.strip():
-                    raise OptionError(f"a protocol parameter must look like KEY=VALUE (VALUE as JSON or plain "
-                                      f"text), got {item!r}", option="params")
-                pairs.append((key.strip(), raw))
+        pairs = key_value_pairs(options, lambda item: OptionError(
+            f"a protocol parameter must look like KEY=VALUE (VALUE as JSON or plain text), got {item!r}",
+            option="params"))
         return {k: cls.parse_option(k, v) for k, v in pairs}
 
     # -- what the judge can answer
