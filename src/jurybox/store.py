@@ -64,6 +64,18 @@ CREATE TABLE IF NOT EXISTS runs (
     n_done INTEGER,
     n_failed INTEGER
 );
+CREATE TABLE IF NOT EXISTS reviews (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    review_set TEXT NOT NULL,
+    item TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    decision TEXT NOT NULL,
+    new_label TEXT,
+    reason TEXT,
+    created_at REAL NOT NULL,
+    replaces INTEGER
+);
+CREATE INDEX IF NOT EXISTS reviews_item ON reviews(review_set, item);
 """
 
 
@@ -306,6 +318,75 @@ class Store:
         with self._lock, self._reading():
             found = self.conn.execute(q, args).fetchall()
         return [dict(zip(cols, r, strict=True)) for r in found]
+
+    # -- human reviews (appended, never updated: machine verdicts stay as they are)
+    _REVIEW_COLS = ("id", "review_set", "item", "reviewer", "decision", "new_label", "reason", "created_at",
+                    "replaces")
+
+    def add_review(self, review_set: str, item: str, reviewer: str, decision: str, new_label: str | None = None,
+                   reason: str | None = None, *, undo: bool = False) -> dict[str, Any]:
+        """Append one human decision on ``item`` of ``review_set``; ``replaces`` is the id of the
+        decision in force before it (for ``undo``: the decision it takes back), found and written
+        in one transaction so concurrent reviewers lose nothing. Returns the row."""
+        q = ("SELECT id, decision, replaces FROM reviews WHERE review_set = ? AND item = ? ORDER BY id")
+        try:
+            with self._lock:
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    stack: list[int] = []
+                    for rid, dec, rep in self.conn.execute(q, (review_set, item)).fetchall():
+                        if dec == "undo":
+                            if stack and stack[-1] == rep:
+                                stack.pop()
+                        else:
+                            stack.append(rid)
+                    replaces = stack[-1] if stack else None
+                    if undo:
+                        decision, new_label = "undo", None
+                    row = (review_set, item, reviewer, decision, new_label, reason, time.time(), replaces)
+                    cur = self.conn.execute("INSERT INTO reviews (review_set, item, reviewer, decision, new_label, "
+                                            "reason, created_at, replaces) VALUES (?,?,?,?,?,?,?,?)", row)
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    self.conn.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise self._error("write", exc) from exc
+        return dict(zip(self._REVIEW_COLS, (cur.lastrowid, *row), strict=True))
+
+    def reviews(self, review_set: str | None = None) -> list[dict[str, Any]]:
+        """Every review row (of ``review_set``), in the order written."""
+        q = f"SELECT {', '.join(self._REVIEW_COLS)} FROM reviews"
+        args: tuple[Any, ...] = ()
+        if review_set is not None:
+            q += " WHERE review_set = ?"
+            args = (review_set,)
+        with self._lock, self._reading():
+            found = self.conn.execute(q + " ORDER BY id", args).fetchall()
+        return [dict(zip(self._REVIEW_COLS, r, strict=True)) for r in found]
+
+    def requests(self, run_id: str | None = None) -> Iterator[dict[str, Any]]:
+        """``request``, ``variant``, ``judge``, ``run_id``, ``created_at`` and the ``verdict`` JSON of every
+        stored verdict (of ``run_id``): what a report needs to show the prompt behind a verdict."""
+        cols = ("request", "variant", "judge", "run_id", "created_at", "verdict")
+        q = f"SELECT {', '.join(cols)} FROM verdicts"
+        args: tuple[Any, ...] = ()
+        if run_id is not None:
+            q += " WHERE run_id = ?"
+            args = (run_id,)
+        with self._lock, self._reading():
+            found = self.conn.execute(q + " ORDER BY created_at", args).fetchall()
+        for r in found:
+            yield dict(zip(cols, r, strict=True))
+
+    def run_rows(self, run_ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+        """The ``runs`` rows (of ``run_ids``), oldest first."""
+        cols = ("run_id", "started_at", "finished_at", "description", "n_tasks", "n_cached", "n_done", "n_failed")
+        q = f"SELECT {', '.join(cols)} FROM runs"
+        with self._lock, self._reading():
+            found = self.conn.execute(q + " ORDER BY started_at").fetchall()
+        wanted = None if run_ids is None else set(run_ids)
+        return [dict(zip(cols, r, strict=True)) for r in found if wanted is None or r[0] in wanted]
 
     def count(self) -> int:
         with self._lock, self._reading():
