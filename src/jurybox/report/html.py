@@ -1,0 +1,69 @@
+"""The report as one HTML file: its CSS, its JavaScript and its data inline, nothing fetched.
+
+The data goes in ``<script type="application/json">``, serialised once with ``<``, ``>``, ``&``
+and U+2028/U+2029 written as JSON escapes, so no value (``</script>``, ``<!--``) can end the
+element or be read as markup; the page parses it with ``JSON.parse`` and inserts every value as
+text. A Content-Security-Policy allows only the page's own script and style (by hash) and no
+network at all, so even a value that did become markup could neither run nor fetch anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from importlib import resources
+from typing import Any
+
+__all__ = ["asset", "json_for_script", "render_page", "render_report"]
+
+_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_TABLE = str.maketrans(_ESCAPES)
+
+
+def json_for_script(obj: Any) -> str:
+    """``obj`` as JSON safe inside a ``<script>`` element (the characters above escaped; the text
+    still parses to ``obj`` with ``JSON.parse``). NaN is refused rather than written as invalid JSON."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str).translate(_TABLE)
+
+
+def asset(package: str, name: str) -> str:
+    """A file shipped in ``package``'s ``assets`` folder, as text."""
+    return resources.files(package).joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def _sha256(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def _escape_text(t: str) -> str:
+    return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render_page(*, title: str, body: str, css: str, js: str, data: Any, connect: str = "'none'") -> str:
+    """A page with ``body`` (fixed markup, never data), the style and script inline and ``data``
+    as JSON in ``#jb-data``. ``connect`` is the CSP connect-src (``'self'`` for the review page)."""
+    for text in (css, js):
+        if "</" in text:
+            raise ValueError("an inline asset contains '</', which would end its element")
+    csp = (f"default-src 'none'; script-src {_sha256(js)}; style-src {_sha256(css)}; img-src data:; "
+           f"connect-src {connect}; base-uri 'none'; form-action 'none'")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+            "<meta name=\"referrer\" content=\"no-referrer\">"
+            "<link rel=\"icon\" href=\"data:,\">"
+            f"<title>{_escape_text(title)}</title><style>{css}</style></head><body>"
+            f"{body}"
+            f"<script type=\"application/json\" id=\"jb-data\">{json_for_script(data)}</script>"
+            f"<script>{js}</script></body></html>\n")
+
+
+_BODY = ("<header><h1 id=\"title\"></h1><div class=\"sub\" id=\"sub\"></div><nav id=\"nav\"></nav></header>"
+         "<main id=\"main\"></main>")
+
+
+def render_report(data: dict[str, Any]) -> str:
+    """The self-contained HTML report of :func:`jurybox.report.data.report_data`'s ``data``."""
+    return render_page(title=str(data.get("title") or "jurybox report"), body=_BODY,
+                       css=asset("jurybox.report", "report.css"), js=asset("jurybox.report", "report.js"), data=data)
