@@ -208,6 +208,24 @@ def find_command(
         raise failed
 
 
+def _page_reviews(fl: Any, store: Path | None, *, source: str, labels: list[str]) -> list[Any]:
+    """The decisions made with ``jurybox review`` on this flagged file, from the store (none when the
+    default store does not exist; a --store that does not exist is an error)."""
+    from jurybox.labelerrors.review import stored_reviews
+    from jurybox.review.decisions import errors_review_set
+    from jurybox.store import Store, default_store_path
+
+    path = store if store is not None else default_store_path()
+    if not path.is_file():
+        if store is not None:
+            raise InputError("store not found", file=str(store))
+        return []
+    rs = errors_review_set(fl, source=source)
+    with Store(path) as st:
+        rows = st.reviews(rs.id)
+    return stored_reviews(fl, rows, source=source, labels=labels)
+
+
 @errors_app.command("apply")
 def apply_command(
     flagged: Annotated[Path, typer.Argument(help="the reviewed flagged file (.jsonl or .csv)")],
@@ -221,12 +239,18 @@ def apply_command(
         str | None, typer.Option(help="comma-separated label set (default: the values in the dataset)")
     ] = None,
     encoding: o.Encoding = None,
+    store: Annotated[
+        Path | None,
+        typer.Option(help="store holding decisions made with 'jurybox review' (default .jurybox/verdicts.sqlite, "
+                          "read when it exists)"),
+    ] = None,
     json_summary: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
 ) -> None:
-    """Apply a reviewed flagged file: write a cleaned copy of the dataset and a changelog."""
+    """Apply a reviewed flagged file (its review column and the decisions made on the review page):
+    write a cleaned copy of the dataset and a changelog."""
     from jurybox.items import read_table, write_table
     from jurybox.labelerrors.pipeline import label_indices
-    from jurybox.labelerrors.review import apply_reviews, read_reviews, reviewed_errors
+    from jurybox.labelerrors.review import apply_reviews, merge_reviews, read_reviews, reviewed_errors
     from jurybox.labelerrors.summary import summarize
 
     if changelog is None:
@@ -240,6 +264,8 @@ def apply_command(
     names, given = label_indices(df, label_field, _split(labels), source=str(dataset))
     fl = read_table(flagged)
     reviews = read_reviews(fl, source=str(flagged), labels=names)
+    from_page = _page_reviews(fl, store, source=str(flagged), labels=names)
+    reviews = merge_reviews(reviews, from_page, source=str(flagged))
     applied = apply_reviews(df, reviews, label_field, dataset=str(dataset), flagged=str(flagged))
     write_table(applied.cleaned, out)
     write_table(applied.changelog, changelog)
@@ -251,12 +277,15 @@ def apply_command(
     if json_summary:
         print(
             json.dumps(
-                {**applied.to_dict(), "summary": s.to_dict(), "out": str(out), "changelog": str(changelog)},
+                {**applied.to_dict(), "summary": s.to_dict(), "out": str(out), "changelog": str(changelog),
+                 "from_review_page": len(from_page)},
                 default=str,
             )
         )
         return
     c = applied.counts
+    if from_page:
+        print(f"{len(from_page)} decisions from the review page (store)")
     print(
         f"{len(reviews)} reviewed of {s.n_flagged} flagged: {c['relabel']} relabelled, {c['drop']} dropped, "
         f"{c['keep']} kept; wrote {out} ({len(applied.cleaned)} rows) and {changelog}"

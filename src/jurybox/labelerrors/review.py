@@ -217,3 +217,56 @@ def reviewed_errors(n: int, reviews: Sequence[Review]) -> tuple[np.ndarray, np.n
             err[rv.row - 1] = 0.0 if rv.action == "keep" else 1.0
             conf[rv.row - 1] = rv.confidence
     return err, conf
+
+
+def stored_reviews(
+    flagged: pd.DataFrame, rows: Sequence[dict[str, Any]], *, source: str | None = None,
+    labels: Sequence[str] | None = None,
+) -> list[Review]:
+    """The decisions in force for a flagged file's rows among the store's review ``rows`` (those of
+    its review set, see :func:`jurybox.review.decisions.errors_review_set`), as :class:`Review` s."""
+    from jurybox.review.decisions import current_decisions
+
+    conf = {}
+    given = {}
+    for r, g, c in zip(flagged["row"].tolist(), flagged["given_label"].tolist(),
+                       flagged["confidence"].tolist() if "confidence" in flagged.columns else [None] * len(flagged)):
+        key = str(int(float(r)))
+        given[key] = label_text(g) or ""
+        try:
+            conf[key] = float(c) if c is not None and str(c) != "" else float("nan")
+        except (TypeError, ValueError):
+            conf[key] = float("nan")
+    out = []
+    decided = current_decisions(rows)
+    for key in given:  # in the flagged file's order
+        d = decided.get(key)
+        if d is None:
+            continue
+        target = d["new_label"] if d["decision"] == "relabel" else None
+        if target is not None and labels is not None:
+            match = [lab for lab in labels if lab.lower() == target.lower()]
+            if not match:
+                raise InputError(f"the review page relabelled row {key} to {target!r}, which is not in the label "
+                                 f"set ({', '.join(labels)})", file=source, field="review")
+            target = match[0]
+        out.append(Review(int(key), given[key], d["decision"], target, conf[key]))
+    return out
+
+
+def merge_reviews(in_file: Sequence[Review], in_store: Sequence[Review], *, source: str | None = None) -> list[Review]:
+    """The file's review column and the review page's decisions together (the file's first, then the
+    page's others, in the flagged file's order); a row decided differently
+    in the two is refused, naming the row (the same decision in both counts once)."""
+    by_row = {rv.row: rv for rv in in_file}
+    out = list(in_file)
+    for rv in in_store:
+        other = by_row.get(rv.row)
+        if other is None:
+            out.append(rv)
+        elif (other.action, other.new_label) != (rv.action, rv.new_label):
+            theirs = other.action + (f":{other.new_label}" if other.new_label else "")
+            page = rv.action + (f":{rv.new_label}" if rv.new_label else "")
+            raise InputError(f"data row {rv.row} is reviewed as {theirs!r} in the file but as {page!r} on the review "
+                             "page; clear one of them", file=source, field="review")
+    return out
