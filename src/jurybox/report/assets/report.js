@@ -313,7 +313,7 @@
     prev.disabled = page === 0; next.disabled = to >= current.length;
   }
   function refresh() { current = matches(); page = 0; draw(); }
-  [q].forEach(function (e) { e.addEventListener('input', refresh); });
+  ['input', 'change', 'search'].forEach(function (ev) { q.addEventListener(ev, refresh); });
   [fStatus, fLabel, fDis, fSort].forEach(function (e) { e.addEventListener('change', refresh); });
   prev.addEventListener('click', function () { if (page > 0) { page--; draw(); } });
   next.addEventListener('click', function () { if ((page + 1) * PAGE < current.length) { page++; draw(); } });

@@ -1,0 +1,148 @@
+"""The report in headless Chromium, opened from file://: no console error, no request, the figures
+of the data in the DOM, filtering and the detail panel, and no payload from the data ever runs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
+
+from jurybox.items import write_table
+from jurybox.report import build_report, write_report
+from jurybox.stats import agreement_report, confusion_matrix
+
+from .conftest import browser
+
+
+def _open(driver, path):
+    driver.get("about:blank")
+    driver.get_log("performance")  # drop what the browser did before the report
+    driver.get_log("browser")
+    url = path.resolve().as_uri()
+    driver.get(url)
+    browser.wait_for(driver, "return document.body.getAttribute('data-ready') === '1'")
+    return url
+
+
+def _report(tmp_path, judged, *, unparsed_rows=(3, 4)):
+    verdicts, store, res = judged
+    df = pd.read_json(verdicts, lines=True)
+    for r in unparsed_rows:  # the scripted judge always answers: mark two answers unreadable, as a model's can be
+        df.loc[r, ["verdict", "verdict_status", "verdict_raw"]] = [None, "unparsed", "I cannot decide"]
+    path = tmp_path / "pairs.verdicts.jsonl"
+    write_table(df, path)
+    data = build_report(path, human="human", store=store, spec="pairwise")
+    out = tmp_path / "report.html"
+    write_report(data, out)
+    return out, data, df, res
+
+
+def _stat_text(driver, name):
+    return driver.find_element(By.CSS_SELECTOR, f"#agreement-table tr[data-stat='{name}'] td.est").text
+
+
+def test_report_opens_offline_and_shows_the_data(driver, tmp_path, judged):
+    out, data, df, res = _report(tmp_path, judged)
+    url = _open(driver, out)
+    assert browser.console_errors(driver) == []
+    urls = browser.requested_urls(driver)
+    assert urls == [url], urls  # the file itself and nothing else
+    assert driver.execute_script("return performance.getEntriesByType('resource').length") == 0
+
+    # the run: 40 items, 2 unparsed, shown prominently; the store's run with its model calls
+    card = driver.find_element(By.CSS_SELECTOR, ".card.unparsed")
+    assert card.get_attribute("data-unparsed") == "2" and "5.0%" in card.text and "2 of 40" in card.text
+    assert data["run"]["model_calls"] == 80  # 40 items x 2 orders, from the store's run record
+    assert "model calls" in driver.find_element(By.ID, "run").text
+
+    # agreement figures equal an independent computation from the table (unparsed left out)
+    h = df["human"].astype(object).to_numpy()
+    j = df["verdict"].where(df["verdict_status"] == "ok").astype(object).to_numpy()
+    j = np.array([None if (isinstance(v, float) and math.isnan(v)) else v for v in j], dtype=object)
+    rep = agreement_report(h, j)
+    assert rep.n_used == 38
+    for name, iv in rep.statistics.items():
+        assert _stat_text(driver, name) == f"{iv.estimate:.3f}", name
+    circles = driver.find_elements(By.CSS_SELECTOR, "#forest circle.est")
+    lines = driver.find_elements(By.CSS_SELECTOR, "#forest line.ci")
+    assert len(circles) == len(rep.statistics) == len(lines)
+    kappa = next(c for c in circles if c.get_attribute("data-stat") == "cohen_kappa")
+    assert abs(float(kappa.get_attribute("data-estimate")) - rep.statistics["cohen_kappa"].estimate) < 1e-9
+
+    # confusion heatmap: one cell per (human, judge) pair, counts as computed here
+    keep = np.array([v is not None for v in j])
+    cm = confusion_matrix(h[keep], j[keep])
+    cells = driver.find_elements(By.CSS_SELECTOR, "#confusion rect.cell")
+    assert len(cells) == len(cm.labels) ** 2
+    got = {(int(c.get_attribute("data-row")), int(c.get_attribute("data-col"))): int(c.get_attribute("data-count"))
+           for c in cells}
+    assert got == {(a, b): int(cm.matrix[a, b]) for a in range(len(cm.labels)) for b in range(len(cm.labels))}
+
+    # reliability diagram: a bar per non-empty bin, ECE shown
+    bars = driver.find_elements(By.CSS_SELECTOR, "#reliability rect.bar")
+    assert len(bars) == sum(1 for c in data["calibration"]["count"] if c) > 0
+    assert sum(int(b.get_attribute("data-count")) for b in bars) == 38
+    assert driver.find_element(By.ID, "ece").text.startswith(f"ECE {data['calibration']['ece']['estimate']:.3f}")
+
+    # the item table: all 40 rows, then filters
+    assert driver.find_element(By.ID, "shown").get_attribute("data-matching") == "40"
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#items-table tbody tr")) == 40
+    n_dis = int(sum(1 for a, b in zip(h, j) if b is not None and a != b))
+    Select(driver.find_element(By.ID, "f-dis")).select_by_value("yes")
+    assert driver.find_element(By.ID, "shown").get_attribute("data-matching") == str(n_dis)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#items-table tbody tr")) == n_dis
+    Select(driver.find_element(By.ID, "f-dis")).select_by_value("")
+    Select(driver.find_element(By.ID, "f-status")).select_by_value("unparsed")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#items-table tbody tr")
+    assert sorted(int(r.get_attribute("data-i")) for r in rows) == [3, 4]
+    Select(driver.find_element(By.ID, "f-status")).select_by_value("")
+    driver.find_element(By.ID, "q").send_keys("question 17:")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#items-table tbody tr")
+    assert [int(r.get_attribute("data-i")) for r in rows] == [17]
+
+    # the detail panel: both orders with their prompts and probabilities, from the store
+    rows[0].click()
+    detail = driver.find_element(By.ID, "detail")
+    assert detail.get_attribute("data-i") == "17"
+    orders = detail.find_elements(By.CSS_SELECTOR, ".order")
+    assert sorted(o.get_attribute("data-variant") for o in orders) == sorted(res.variants[17])
+    prompts = [o.find_element(By.CSS_SELECTOR, "pre.prompt").text for o in orders]
+    assert all("Question 17: which answer is better?" in p for p in prompts)
+    for o in orders:
+        v = res.variants[17][o.get_attribute("data-variant")]
+        shown = {b.get_attribute("data-option"): float(b.find_element(By.CSS_SELECTOR, ".b").get_attribute("data-p"))
+                 for b in o.find_elements(By.CSS_SELECTOR, ".pbar")}
+        assert shown == {k: float(p) for k, p in v.probs.items()}
+    shot = tmp_path / "report.png"
+    driver.find_element(By.ID, "q").clear()
+    driver.execute_script("window.scrollTo(0, 0)")
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    driver.execute_script("window.jbShowDetail(17); document.getElementById('items').scrollIntoView()")
+    assert driver.save_screenshot(str(tmp_path / "report-items.png"))
+    assert browser.console_errors(driver) == []
+
+
+def test_report_never_runs_payloads_from_the_data(driver, tmp_path, judged):
+    out, data, df, res = _report(tmp_path, judged, unparsed_rows=())
+    html = out.read_text(encoding="utf-8")
+    data_part = html.split('id="jb-data">', 1)[1].split("</script>", 1)[0]
+    assert "<" not in data_part and ">" not in data_part  # escaped once: nothing in the data can end the tag
+    url = _open(driver, out)
+    for i in range(12):  # every payload item's detail, with its prompts
+        driver.execute_script("window.jbShowDetail(arguments[0])", i)
+    for p in browser.XSS[:3]:
+        box = driver.find_element(By.ID, "q")
+        box.clear()
+        box.send_keys(p)
+    driver.find_element(By.ID, "q").clear()
+    driver.execute_script("window.jbShowDetail(0)")
+    assert driver.execute_script("return window.__xss") is None
+    assert driver.execute_script("return document.querySelectorAll('img, iframe, a, svg script').length") == 0
+    # the payload is there, as text
+    fields = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#detail pre.field")]
+    assert any("<script>window.__xss = 1</script>" in t for t in fields)
+    assert browser.requested_urls(driver) == [url]  # nothing fetched by a payload either
+    assert driver.execute_script("return window.__xss") is None
