@@ -1,0 +1,157 @@
+"""The review server without a browser: the token, CSRF and host checks, no file served, decisions
+appended with their history, old stores, and `errors apply` reading the decisions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jurybox.review.decisions import current_decisions, reviewer_agreement
+from jurybox.stats import cohen_kappa
+from jurybox.store import Store
+
+from .conftest import LABELS, post, review_set_of, running
+
+
+def _get(url: str, headers: dict | None = None):
+    import urllib.error
+
+    req = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def test_requests_without_the_token_are_refused(tmp_path, flagged):
+    path, _ = flagged
+    db = tmp_path / "s.sqlite"
+    with running(review_set_of(path), db) as (server, url):
+        base = url.split("/?", 1)[0]
+        assert url.startswith("http://127.0.0.1:")
+        assert _get(url)[0] == 200
+        assert _get(base + "/")[0] == 403
+        assert _get(base + "/?token=wrong")[0] == 403
+        assert _get(base + "/api/state")[0] == 403
+        assert _get(base + "/api/state", {"X-Jurybox-Token": server.token})[0] == 200
+        body = {"item": "1", "decision": "keep"}
+        assert post(url, "/api/decide", body, token=None)[0] == 403
+        assert post(url, "/api/decide", body, token="x" + server.token)[0] == 403
+        assert post(url, "/api/decide", body, token=server.token, headers={"Origin": "http://evil.example"})[0] == 403
+        form = {"Content-Type": "application/x-www-form-urlencoded"}  # what a cross-site form can send
+        assert post(url, "/api/decide", "item=1&decision=keep", token=server.token, headers=form)[0] == 415
+        assert post(url, "/api/decide", body, token=server.token, headers={"Host": "rebound.example:80"})[0] == 421
+        assert _get(url, {"Host": "rebound.example"})[0] == 421
+        assert post(url, "/api/decide", None, token=server.token, method="GET")[0] == 405  # state changes are POSTs
+        with Store(db) as st:
+            assert st.reviews() == []  # nothing refused was written
+        assert post(url, "/api/decide", body, token=server.token, headers={"Origin": base})[0] == 200
+        assert post(url, "/api/decide", {"item": "99", "decision": "keep"}, token=server.token)[0] == 400
+        assert post(url, "/api/decide", {"item": "1", "decision": "relabel", "label": "nope"}, token=server.token)[0] == 400
+        assert post(url, "/api/decide", "{not json", token=server.token)[0] == 400
+
+
+@pytest.mark.parametrize("path", ["/../../etc/passwd", "/%2e%2e/%2e%2e/etc/passwd", "/static/..%2f..%2fpyproject.toml",
+                                  "/api/../../../etc/hostname", "//etc/passwd", "/review.js", "/assets/review.js"])
+def test_no_path_reaches_a_file(tmp_path, flagged, path):
+    fl, _ = flagged
+    with running(review_set_of(fl), tmp_path / "s.sqlite") as (server, url):
+        base = url.split("/?", 1)[0]
+        status, text = _get(base + path + f"?token={server.token}")
+        assert status == 404, (path, status)
+        assert "root:" not in text and "[project]" not in text
+
+
+def test_decisions_are_appended_with_what_they_replace(tmp_path, flagged):
+    fl, _ = flagged
+    db = tmp_path / "s.sqlite"
+    with running(review_set_of(fl), db) as (server, url):
+        t = server.token
+        for body in ({"item": "1", "decision": "keep"}, {"item": "1", "decision": "relabel", "label": "pos",
+                                                          "reason": "clearly positive"},
+                     {"item": "1", "decision": "undo"}, {"item": "2", "decision": "drop"}):
+            assert post(url, "/api/decide", body, token=t)[0] == 200
+    with Store(db) as st:
+        rows = st.reviews()
+    assert [(r["id"], r["item"], r["decision"], r["new_label"], r["reason"], r["replaces"]) for r in rows] == [
+        (1, "1", "keep", None, None, None), (2, "1", "relabel", "pos", "clearly positive", 1),
+        (3, "1", "undo", None, None, 2), (4, "2", "drop", None, None, None)]
+    assert all(r["reviewer"] == "alice" and r["created_at"] > 0 for r in rows)
+    now = current_decisions(rows)
+    assert now["1"]["decision"] == "keep" and now["2"]["decision"] == "drop"
+
+
+def test_an_old_store_opens_and_gains_the_reviews_table(tmp_path):
+    db = tmp_path / "old.sqlite"
+    old = sqlite3.connect(db)  # a store written before the reviews table existed
+    old.executescript("""CREATE TABLE verdicts (key TEXT PRIMARY KEY, run_id TEXT NOT NULL, judge TEXT NOT NULL,
+        variant TEXT NOT NULL, label TEXT, status TEXT NOT NULL, verdict TEXT NOT NULL, request TEXT NOT NULL,
+        latency_s REAL NOT NULL, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL,
+        created_at REAL NOT NULL);
+        INSERT INTO verdicts VALUES ('k1', 'r1', 'j', 'AB', 'A', 'ok', '{"label": "A", "status": "ok"}', '{}', 0.1,
+        3, 1, 1.0);""")
+    old.commit()
+    old.close()
+    with Store(db) as st:
+        assert st.count() == 1 and st.reviews() == []
+        st.add_review("set", "1", "bob", "keep")
+        assert [r["decision"] for r in st.reviews("set")] == ["keep"]
+        assert next(st.rows())["label"] == "A"  # the machine verdict is untouched
+
+
+def test_reviewer_kappa_matches_cohen_kappa(flagged):
+    fl, _ = flagged
+    rs = review_set_of(fl)
+    decided = {}
+    for i, it in enumerate(rs.items[:8]):
+        if i % 3 == 0:
+            decided[it["key"]] = {"decision": "keep", "new_label": None}
+        elif i % 3 == 1:
+            decided[it["key"]] = {"decision": "relabel", "new_label": it["judge"]}
+        else:
+            decided[it["key"]] = {"decision": "drop", "new_label": None}
+    got = reviewer_agreement(rs, decided, n_resamples=200)
+    rev = [it["given"] if decided[it["key"]]["decision"] == "keep" else it["judge"]
+           for it in rs.items[:8] if decided[it["key"]]["decision"] != "drop"]
+    jud = [it["judge"] for it in rs.items[:8] if decided[it["key"]]["decision"] != "drop"]
+    assert got["n"] == len(rev) == 6
+    assert got["kappa"]["estimate"] == pytest.approx(cohen_kappa(np.array(rev, dtype=object), np.array(jud, dtype=object)))
+    assert got["kappa"]["low"] <= got["kappa"]["estimate"] <= got["kappa"]["high"]
+
+
+def test_errors_apply_reads_the_review_pages_decisions(tmp_path, flagged):
+    fl, ds = flagged
+    db = tmp_path / "s.sqlite"
+    with running(review_set_of(fl), db) as (server, url):
+        t = server.token
+        for body in ({"item": "1", "decision": "relabel", "label": "pos"}, {"item": "2", "decision": "drop"},
+                     {"item": "3", "decision": "keep"}, {"item": "4", "decision": "drop"},
+                     {"item": "4", "decision": "undo"}):
+            assert post(url, "/api/decide", body, token=t)[0] == 200
+    out = tmp_path / "clean.jsonl"
+    p = subprocess.run([sys.executable, "-m", "jurybox.cli", "errors", "apply", str(fl), "--dataset", str(ds),
+                        "--label-field", "label", "--out", str(out), "--store", str(db), "--json"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    summary = json.loads(p.stdout)
+    assert summary["from_review_page"] == 3 and summary["counts"] == {"keep": 1, "relabel": 1, "drop": 1}
+    cleaned = [json.loads(line) for line in out.read_text().split("\n") if line]  # U+2028 is in a text
+    assert len(cleaned) == 11 and cleaned[0]["label"] == "pos"  # row 1 relabelled, row 2 dropped, row 4 undone
+    assert [c["label"] for c in cleaned[2:4]] == [LABELS[3 % 3], LABELS[4 % 3]]
+    # a row decided one way in the file and another on the page is refused, naming it
+    import pandas as pd
+
+    df = pd.read_json(fl, lines=True)
+    df["review"] = df["review"].astype(object)
+    df.loc[0, "review"] = "keep"
+    df.to_json(fl, orient="records", lines=True)
+    p = subprocess.run([sys.executable, "-m", "jurybox.cli", "errors", "apply", str(fl), "--dataset", str(ds),
+                        "--label-field", "label", "--out", str(out), "--store", str(db)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and "data row 1" in p.stderr and len(p.stderr.strip().splitlines()) == 1
