@@ -24,9 +24,10 @@ PROTOCOLS: dict[str, type[JudgeProtocol]] = {
 }
 
 
-PROTOCOL_PACKAGES: list[str] = ["jurybox.audit"]
+PROTOCOL_PACKAGES: list[str] = ["jurybox.audit", "jurybox.protocols.multilabel"]
 """Packages that register protocols when they are imported (``jurybox.audit`` registers
-``fenced-score`` and ``fenced-pairwise``), imported the first time a name is not registered.
+``fenced-score`` and ``fenced-pairwise``; ``jurybox.protocols.multilabel`` registers ``multilabel``
+and ``classify_codes``), imported the first time a name is not registered.
 An installed package can instead declare an entry point in the ``jurybox.protocols`` group; the
 module it names is imported then too."""
 
