@@ -53,7 +53,6 @@ def report_command(
     """Write one HTML file (CSS, JavaScript and data inline; no network request) with the run, the
     agreement with human labels, confusion, calibration, audit, jury and label-error results, and
     every item with its prompt, answer and probabilities."""
-    from jurybox.items import check_output
     from jurybox.report import build_report, write_report
 
     t0 = time.perf_counter()
@@ -61,7 +60,8 @@ def report_command(
         raise JuryboxError("give a VERDICTS file, or --store and --run")
     if verdicts is not None and out.resolve() == verdicts.resolve():
         raise JuryboxError(f"--out {out} would overwrite the input file")
-    check_output(out)
+    if out.is_dir():
+        raise JuryboxError(f"--out {out} is a folder; give the HTML file to write")
     spec = None
     if protocol is not None:
         spec = o.judge_spec(protocol, template=template, param=param, labels=labels, describe=describe, criteria=criteria,
@@ -78,7 +78,10 @@ def report_command(
         data = build_report(verdicts, human=human, human_field=human_field, key=key, verdict_field=verdict_field,
                             store=store, run_id=run, spec=spec, fields=field, audit=audit, flagged=errors,
                             prices=prices, title=title, level=level, n_resamples=resamples, encoding=encoding)
-    size = write_report(data, out)
+    try:
+        size = write_report(data, out)
+    except OSError as exc:
+        raise JuryboxError(f"cannot write {out}: {exc.strerror or exc}", option="out") from exc
     summary: dict[str, Any] = {"items": data["items"]["n"], "sections": [k for k in (
         "run", "agreement", "confusion", "calibration", "audit", "jury", "errors", "disagreements")
         if k in data], "unparsed": data["run"]["unparsed"], "bytes": size, "seconds": round(time.perf_counter() - t0, 3),

@@ -1,0 +1,131 @@
+"""The report's data and file without a browser: escaping, secrets, sections present only with their
+data, audit and jury sections against direct computations, and the command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jurybox.audit.dataset import audit_dataset
+from jurybox.backends.scripted import ScriptedBackend
+from jurybox.items import write_table
+from jurybox.report import build_report, json_for_script, write_report
+from jurybox.stats import cohen_kappa
+
+from .conftest import _options, browser
+
+
+def _data_json(html: str) -> dict:
+    part = html.split('id="jb-data">', 1)[1].split("</script>", 1)[0]
+    return json.loads(part)
+
+
+@pytest.mark.parametrize("value", browser.XSS + ["a & b", "\u2028\u2029", "<!--", "]]>", "\\u003c"])
+def test_json_for_script_escapes_once_and_round_trips(value):
+    text = json_for_script({"v": value, "k": [value]})
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
+    assert json.loads(text) == {"v": value, "k": [value]}
+
+
+def test_no_secret_from_the_environment_reaches_the_report(tmp_path, monkeypatch):
+    secret = "sk-test-0123456789abcdefSECRET"
+    monkeypatch.setenv("JUDGE_SERVICE_API_KEY", secret)
+    rows = [{"instruction": f"q{i}", "response_a": "a", "response_b": "b", "human": "A"} for i in range(6)]
+    data = tmp_path / "d.jsonl"
+    write_table(pd.DataFrame(rows), data)
+    store = tmp_path / "s.sqlite"
+    from jurybox.api import run_judge
+
+    def fail(text: str):  # a server that echoes the key back in its error
+        return f"401 unauthorized for key {secret}" if "q1" in text else None
+
+    res = run_judge(data, "pairwise", model=ScriptedBackend(_options, fail=fail, identity=f"srv-{secret}"),
+                    store=store, human="human")
+    table = res.table.copy()
+    table["verdict_error"] = table["verdict_error"].astype(object)
+    table.loc[2, "verdict_error"] = f"Authorization: Bearer {secret}"
+    v = tmp_path / "v.jsonl"
+    write_table(table, v)
+    out = tmp_path / "r.html"
+    write_report(build_report(v, human="human", store=store, spec="pairwise"), out)
+    html = out.read_text(encoding="utf-8")
+    assert secret not in html
+    d = _data_json(html)
+    assert d["run"]["failures"] and all(secret not in f["error"] for f in d["run"]["failures"])
+    assert d["run"]["failed"] >= 1 and "***" in json.dumps(d["run"])
+
+
+def test_sections_follow_the_data(tmp_path, judged):
+    verdicts, store, res = judged
+    bare = build_report(verdicts)  # no human labels, no store
+    for k in ("agreement", "confusion", "calibration", "disagreements", "audit", "jury", "errors"):
+        assert k not in bare
+    assert bare["items"]["orders"] is None and "tasks" not in bare["run"]
+    full = build_report(verdicts, human="human", store=store, spec="pairwise")
+    assert {"agreement", "confusion", "calibration", "disagreements"} <= set(full)
+    assert full["details_found"] == 40 and full["run"]["model_calls"] == 80
+    # disagreements: the most confident first, and each is a real disagreement
+    conf = [d["confidence"] for d in full["disagreements"]]
+    assert conf == sorted(conf, reverse=True)
+    assert all(d["human"] != d["judge"] for d in full["disagreements"])
+
+
+def test_audit_and_jury_sections(tmp_path, judged):
+    verdicts, store, res = judged
+    rows = [{"instruction": f"q{i}", "response_a": "short" * (1 + i % 3), "response_b": "longer answer" * (1 + i % 4),
+             "human": "A" if i % 2 else "B"} for i in range(30)]
+    data = tmp_path / "a.jsonl"
+    write_table(pd.DataFrame(rows), data)
+    rep = audit_dataset(data, "pairwise", probes=("position", "length"), model=ScriptedBackend(_options),
+                        human="human", store=tmp_path / "a.sqlite", n_resamples=200)
+    audit_json = tmp_path / "audit.json"
+    audit_json.write_text(json.dumps(rep.to_dict(), default=str))
+    # a jury table: three judges' columns
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["A", "B"], 600)  # at 60 items Dawid-Skene did not recover the order of the accuracies
+    judges = {name: np.where(rng.random(600) < acc, truth, np.where(truth == "A", "B", "A"))
+              for name, acc in (("j1", 0.9), ("j2", 0.75), ("j3", 0.6))}
+    jt = pd.DataFrame({"instruction": [f"q{i}" for i in range(600)], "human": truth,
+                       **{f"verdict[{k}]": v for k, v in judges.items()}, "jury_verdict": truth})
+    jt["verdict"] = jt["jury_verdict"]
+    jpath = tmp_path / "jury.jsonl"
+    write_table(jt, jpath)
+    d = build_report(jpath, human="human", audit=audit_json)
+    rows_by = {(r["probe"], r["statistic"]): r for r in d["audit"]["rows"]}
+    expected = [(row.probe, row.statistic, row.estimate) for row in rep.rows()]
+    assert expected and all(rows_by[(p, s)]["estimate"] == pytest.approx(e, nan_ok=True) for p, s, e in expected)
+    j = d["jury"]
+    assert j["judges"] == ["j1", "j2", "j3"]
+    assert j["kappa"][0][1] == pytest.approx(cohen_kappa(judges["j1"], judges["j2"]))
+    assert len(j["dawid_skene_accuracy"]) == 3 and j["dawid_skene_accuracy"][0] > j["dawid_skene_accuracy"][2]
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "jurybox.cli", *map(str, args)], capture_output=True, text=True,
+                          timeout=120, cwd=cwd)
+
+
+def test_the_command_line(tmp_path, judged):
+    verdicts, store, res = judged
+    out = tmp_path / "r.html"
+    p = _cli("report", verdicts, "--human", "human", "--store", store, "--protocol", "pairwise", "--out", out, "--json")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["items"] == 40 and s["details_found"] == 40 and s["bytes"] == out.stat().st_size
+    assert {"run", "agreement", "confusion", "calibration", "disagreements"} <= set(s["sections"])
+    # a stored run alone
+    run_id = _data_json(out.read_text(encoding="utf-8"))["run"]["runs"][0]["run_id"]
+    p = _cli("report", "--store", store, "--run", run_id, "--out", tmp_path / "run.html", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["items"] == 80  # one row per task: 40 items x 2 orders
+    # bad input: one line, exit 2
+    for args in (["report", "--out", tmp_path / "x.html"], ["report", "--store", store, "--run", "nope"],
+                 ["report", verdicts, "--human", "no_such_column"], ["report", verdicts, "--out", verdicts]):
+        p = _cli(*args)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
+    assert not (tmp_path / "x.html").exists()
