@@ -84,7 +84,32 @@ class GenerateRequest:
         return canonical_json(self.to_dict())
 
 
-Request = OptionsRequest | GenerateRequest
+@dataclass(frozen=True)
+class ContinuationRequest:
+    """Ask for the log-likelihood of each continuation text right after the prompt (one forward
+    pass of the prompt, reused for every continuation): what likelihood scoring of multiple-choice
+    options needs (EleutherAI's lm-evaluation-harness ``loglikelihood`` requests).
+
+    Each continuation is appended to the rendered prompt as text (the prefill included); its
+    tokens are those of ``tokenize(context + continuation)`` after the context's own tokens, with
+    trailing whitespace of the context moved into the continuation, as the harness encodes a
+    context/continuation pair.
+    """
+
+    prompt: Prompt
+    continuations: tuple[str, ...]
+    kind: Literal["continuations"] = "continuations"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "prompt": self.prompt.to_dict(), "continuations": list(self.continuations)}
+
+    @cached_property
+    def json(self) -> str:
+        """Canonical JSON of the request (computed once: it goes into the task key and the store)."""
+        return canonical_json(self.to_dict())
+
+
+Request = OptionsRequest | GenerateRequest | ContinuationRequest
 
 
 @dataclass
@@ -114,7 +139,23 @@ class Generation:
     finish_reason: str = "stop"
 
 
-BackendResult = OptionScores | Generation
+@dataclass
+class ContinuationScores:
+    """Result of ``continuation_logprobs``: for each continuation, in request order, the summed
+    log-probability of its tokens given the prompt (``loglikelihoods``, unnormalised natural
+    logs), how many tokens it has (``token_counts``) and whether greedy decoding would produce it
+    (``greedy``: every token the argmax). ``method`` says how they were obtained."""
+
+    loglikelihoods: list[float]
+    token_counts: list[int]
+    greedy: list[bool]
+    method: str = "loglikelihood"
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+BackendResult = OptionScores | Generation | ContinuationScores
 
 
 @dataclass
