@@ -5,7 +5,11 @@ A backend answers two kinds of request (see :mod:`jurybox.types`):
 * ``option_logprobs(OptionsRequest) -> OptionScores``: one forward pass (no sampling) giving the
   log-probability of each answer option as the continuation of the prompt, normalised over the
   options;
-* ``generate(GenerateRequest) -> Generation``: free text, or JSON constrained by a schema.
+* ``generate(GenerateRequest) -> Generation``: free text, or JSON constrained by a schema;
+* optionally ``continuation_logprobs(ContinuationRequest) -> ContinuationScores``: the summed
+  log-likelihood of each continuation text after the prompt (likelihood scoring of multiple-choice
+  options). A backend without it refuses such a request with a one-line
+  :class:`~jurybox.errors.BackendConfigError` (:func:`supports_continuations`).
 
 ``fingerprint`` identifies everything about the model that can change an answer (for a local
 GGUF file its sha256; for a server its URL and model name) and is part of every task key.
@@ -27,8 +31,17 @@ import time
 from dataclasses import dataclass
 from typing import Protocol, TypeGuard, runtime_checkable
 
-from jurybox.errors import BackendCallError, PromptTooLong
-from jurybox.types import BackendResult, GenerateRequest, Generation, OptionScores, OptionsRequest, Request
+from jurybox.errors import BackendCallError, BackendConfigError, PromptTooLong
+from jurybox.types import (
+    BackendResult,
+    ContinuationRequest,
+    ContinuationScores,
+    GenerateRequest,
+    Generation,
+    OptionScores,
+    OptionsRequest,
+    Request,
+)
 
 
 @runtime_checkable
@@ -72,10 +85,29 @@ def backend_label(backend: Backend) -> str:
     return str(label) if label else backend.fingerprint()[:24]
 
 
+def supports_continuations(backend: Backend) -> bool:
+    """Whether ``backend`` can score continuations (has ``continuation_logprobs``)."""
+    return callable(getattr(backend, "continuation_logprobs", None))
+
+
+def continuation_logprobs(backend: Backend, request: ContinuationRequest) -> ContinuationScores:
+    """``backend.continuation_logprobs(request)``, or a one-line error for a backend without it."""
+    fn = getattr(backend, "continuation_logprobs", None)
+    if not callable(fn):
+        raise BackendConfigError(
+            f"backend {backend_label(backend)} cannot score continuations (likelihood scoring needs the "
+            "log-probabilities of prompt tokens: use the embedded backend or an OpenAI-compatible server with "
+            "/v1/completions echo and logprobs, such as llama-cpp-python's server)")
+    result: ContinuationScores = fn(request)
+    return result
+
+
 def execute(backend: Backend, request: Request) -> BackendResult:
     """Dispatch a request to the matching backend primitive."""
     if isinstance(request, OptionsRequest):
         return backend.option_logprobs(request)
+    if isinstance(request, ContinuationRequest):
+        return continuation_logprobs(backend, request)
     return backend.generate(request)
 
 

@@ -11,6 +11,12 @@ identical to a from-scratch evaluation, so reuse never changes an answer.
 probability sums its tokenizer variants ("A" and " A"). When every option's first token is
 distinct across options, one forward pass decides (the first token determines the option);
 otherwise each option's full token sequence is scored (one extra short evaluation per token).
+
+``continuation_logprobs`` (likelihood scoring of multiple-choice options) evaluates the prompt
+once (reusing the cached prefix) and then each continuation's tokens after it, going back to the
+end of the prompt in the KV cache for the next one; continuation tokens are taken as EleutherAI's
+lm-evaluation-harness takes them (``tokenize(context + continuation)`` after the context's own
+tokens, trailing whitespace of the context moved into the continuation).
 """
 
 from __future__ import annotations
@@ -26,7 +32,15 @@ from jurybox.backends.base import normalise
 from jurybox.backends.llama_params import model_params_override
 from jurybox.errors import ModelError, PromptTooLong
 from jurybox.models import ResolvedModel, resolve
-from jurybox.types import GenerateRequest, Generation, OptionScores, OptionsRequest, Prompt
+from jurybox.types import (
+    ContinuationRequest,
+    ContinuationScores,
+    GenerateRequest,
+    Generation,
+    OptionScores,
+    OptionsRequest,
+    Prompt,
+)
 
 ANSWER_RESERVE = 8  # tokens kept free after the prompt for option scoring
 
@@ -292,6 +306,63 @@ class EmbeddedBackend:
             raw[o] = float(np.logaddexp.reduce(lps))
         self.llm.n_tokens = base  # the prompt stays cached for the next call
         return raw
+
+    def continuation_tokens(self, prompt: Prompt, continuations: tuple[str, ...]) -> tuple[list[int], list[list[int]]]:
+        """The context's tokens and each continuation's, as the harness's ``_encode_pair`` makes
+        them: trailing whitespace of the context moves to the continuation, the continuation's
+        tokens are ``tokenize(context + continuation)[len(tokenize(context)):]``."""
+        text = self.render(prompt)
+        context = text.rstrip()
+        moved = text[len(context):]
+        if not context:
+            raise ModelError("a continuation request needs a non-empty prompt")
+
+        def tok(t: str) -> list[int]:
+            return list(self.llm.tokenize(t.encode("utf-8"), add_bos=True, special=True))
+
+        ctx = tok(context)
+        conts: list[list[int]] = []
+        for c in continuations:
+            whole = tok(context + moved + c)
+            cont = whole[len(ctx):]
+            if not cont:
+                raise ModelError(f"the continuation {c!r} tokenises to nothing after the prompt")
+            conts.append(cont)
+        return ctx, conts
+
+    def continuation_logprobs(self, request: ContinuationRequest) -> ContinuationScores:
+        """The summed log-probability of each continuation's tokens after the prompt (see the module
+        docstring), its token count and whether it is the greedy continuation."""
+        with self._lock:
+            self.calls += 1
+            ctx, conts = self.continuation_tokens(request.prompt, request.continuations)
+            longest = max(len(c) for c in conts)
+            if longest > self.llm.n_batch:
+                raise ModelError(f"a continuation of {longest} tokens is longer than n_batch ({self.llm.n_batch})")
+            self._eval_prompt(ctx, max(ANSWER_RESERVE, longest + 1))
+            lls: list[float] = []
+            greedy: list[bool] = []
+            evaluated = 0
+            for cont in conts:
+                # the prompt's last token and the continuation in one batch, from the cached prompt
+                # before it: the numbers then do not depend on what the KV cache held before the
+                # call (llama.cpp's results depend slightly on batch composition)
+                self.llm.n_tokens = len(ctx) - 1
+                dists = self._decode(ctx[-1:] + cont[:-1], len(cont))
+                evaluated += len(cont)
+                lls.append(float(sum(d[t] for d, t in zip(dists, cont, strict=True))))
+                greedy.append(all(int(np.argmax(d)) == t for d, t in zip(dists, cont, strict=True)))
+            self.llm.n_tokens = len(ctx)  # the prompt stays cached for the next call
+            best = max(range(len(lls)), key=lambda i: lls[i])
+            return ContinuationScores(
+                loglikelihoods=lls,
+                token_counts=[len(c) for c in conts],
+                greedy=greedy,
+                method="loglikelihood",
+                text=request.continuations[best],
+                prompt_tokens=len(ctx) + evaluated,
+                completion_tokens=0,
+            )
 
     def generate(self, request: GenerateRequest) -> Generation:
         with self._lock:

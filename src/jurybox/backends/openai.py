@@ -27,6 +27,15 @@ coroutines on a private event-loop thread.
   ``"grammar"``: a llama.cpp GBNF grammar; ``"text"``: plain) and parses the answer; the result's
   ``method`` is then ``"generate-parse"``, and an answer that cannot be read has empty ``logprobs``
   and its raw ``text`` (the protocol records the verdict as unparsed).
+* **Continuations.** ``continuation_logprobs`` (likelihood scoring of multiple-choice options)
+  posts to ``/v1/completions`` with ``echo=true, logprobs=1, max_tokens=1`` (as the harness's
+  ``openai-completions`` model does): the prompt is the messages as plain text (contents joined by
+  blank lines, then the prefill; the server's chat template is not applied, as a completions
+  endpoint applies none), followed by each continuation, one request per continuation; the
+  continuation's tokens are the echoed ones whose ``text_offset`` is at or past the end of the
+  context, the generated token is left out. llama-cpp-python's server answers such requests when
+  the model was loaded with ``logits_all``; a server that does not echo prompt logprobs gives a
+  failed call naming the reason.
 * **Structured output.** ``generate`` with a schema sends ``response_format`` of type
   ``json_schema``; servers that reject it (the llama.cpp Python server answers a 500 "validation
   error" and wants ``{"type": "json_object", "schema": ...}``) are detected on the first refusal
@@ -51,6 +60,8 @@ from jurybox.backends.base import normalise
 from jurybox.errors import BackendCallError, BackendConfigError, JuryboxError, redact, register_secret
 from jurybox.types import (
     BackendResult,
+    ContinuationRequest,
+    ContinuationScores,
     GenerateRequest,
     Generation,
     OptionScores,
@@ -355,6 +366,8 @@ class OpenAIBackend:
         return s
 
     async def _limit(self, body: dict[str, Any]) -> int:
+        if "messages" not in body:  # a completions body (continuation scoring)
+            body = {**body, "messages": [{"content": str(body.get("prompt", ""))}]}
         pause = self._pause_until - time.monotonic()
         if pause > 0:
             await asyncio.sleep(pause)
@@ -366,13 +379,14 @@ class OpenAIBackend:
             await self._tpm_bucket.take(estimate)
         return estimate
 
-    async def _attempt(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _attempt(self, body: dict[str, Any], url: str | None = None) -> dict[str, Any]:
         import aiohttp
 
         session = await self._session()
         self.calls += 1
+        url = url or self.url
         try:
-            async with session.post(self.url, json=body, headers=self._headers()) as resp:
+            async with session.post(url, json=body, headers=self._headers()) as resp:
                 raw = await resp.read()
                 status = resp.status
                 if status >= 400:
@@ -383,7 +397,7 @@ class OpenAIBackend:
                             f"{self.base_url} refused the API key (HTTP {status}); set ${self.api_key_env}")
                     if status == 404:
                         raise BackendConfigError(
-                            f"{self.url} answered 404 for model {self.model!r}: check the URL and model name ({text})")
+                            f"{url} answered 404 for model {self.model!r}: check the URL and model name ({text})")
                     if status == 500 and "validation error" in text.lower():
                         raise _BadRequest(status, text)  # llama-cpp-python reports refused fields as 500
                     if status in RETRY_STATUS:
@@ -409,13 +423,14 @@ class OpenAIBackend:
             return retry_after + random.uniform(0, 0.1 * retry_after + 0.01)
         return random.uniform(0.5, 1.0) * min(self.backoff_max, self.backoff_base * 2 ** attempt)
 
-    async def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """POST a chat completion with limits and retries; the parsed JSON answer or BackendCallError."""
+    async def post(self, body: dict[str, Any], url: str | None = None) -> dict[str, Any]:
+        """POST a chat completion (or, with ``url``, another endpoint's body) with limits and
+        retries; the parsed JSON answer or BackendCallError."""
         attempt = 0
         while True:
             estimate = await self._limit(body)
             try:
-                data = await self._attempt(body)
+                data = await self._attempt(body, url)
             except _Retryable as exc:
                 if attempt >= self.max_retries:
                     tries = f"{attempt + 1} attempt" + ("s" if attempt else "")
@@ -436,6 +451,9 @@ class OpenAIBackend:
     # -- request bodies and answers (shared by live calls and batch files)
     def request_body(self, request: Request) -> dict[str, Any]:
         """The chat-completions body for a request: what a live call or a batch-file line sends."""
+        if isinstance(request, ContinuationRequest):
+            raise JuryboxError("continuation (likelihood) requests go to /v1/completions, one per continuation; "
+                               "they have no chat-completions body (and no batch-file line)")
         if isinstance(request, OptionsRequest):
             body = self._body(request.prompt, 1)
             body["logprobs"] = True
@@ -448,6 +466,8 @@ class OpenAIBackend:
 
     def read_response(self, request: Request, data: dict[str, Any]) -> BackendResult | None:
         """A chat-completions answer as a result; None for an options request answered without logprobs."""
+        if isinstance(request, ContinuationRequest):
+            raise JuryboxError("continuation (likelihood) requests have no chat-completions answer to read")
         if not isinstance(request, OptionsRequest):
             return _generation(data)
         choice = data["choices"][0]
@@ -536,9 +556,41 @@ class OpenAIBackend:
             return await self._generate_json(body, json.loads(request.schema))
         return await self._complete(body)
 
+    def completion_text(self, prompt: Prompt) -> str:
+        """A prompt as the plain text a ``/v1/completions`` request sends (see the module docstring)."""
+        body = "\n\n".join(m.content for m in prompt.messages)
+        return body + "\n" + prompt.prefill if prompt.prefill else body
+
+    async def acontinuation_logprobs(self, request: ContinuationRequest) -> ContinuationScores:
+        text = self.completion_text(request.prompt)
+        context = text.rstrip()
+        moved = text[len(context):]
+        url = self.base_url + "/completions"
+
+        async def one(continuation: str) -> tuple[float, int, bool, int]:
+            body: dict[str, Any] = {"model": self.model, "prompt": context + moved + continuation, "max_tokens": 1,
+                                    "temperature": 0.0, "echo": True, "logprobs": 1}
+            body.update(self.extra_body)
+            try:
+                data = await self.post(body, url)
+            except _BadRequest as exc:
+                raise BackendCallError(f"the server refused the completions request: {exc}") from None
+            return read_echoed_logprobs(data, len(context))
+
+        scored = await asyncio.gather(*(one(c) for c in request.continuations))
+        lls = [s[0] for s in scored]
+        best = max(range(len(lls)), key=lambda i: lls[i])
+        return ContinuationScores(lls, [s[1] for s in scored], [s[2] for s in scored], "echo-logprobs",
+                                  request.continuations[best], prompt_tokens=sum(s[3] for s in scored))
+
+    def continuation_logprobs(self, request: ContinuationRequest) -> ContinuationScores:
+        return self._run(self.acontinuation_logprobs(request))
+
     async def aexecute(self, request: Request) -> BackendResult:
         if isinstance(request, OptionsRequest):
             return await self.aoption_logprobs(request)
+        if isinstance(request, ContinuationRequest):
+            return await self.acontinuation_logprobs(request)
         return await self.agenerate(request)
 
     async def aclose(self) -> None:
@@ -578,6 +630,33 @@ class OpenAIBackend:
         loop.close()
         self._thread_loop = None
         self._thread = None
+
+
+def read_echoed_logprobs(data: dict[str, Any], context_chars: int) -> tuple[float, int, bool, int]:
+    """(log-likelihood, tokens, greedy, prompt tokens) of the continuation in an echoed
+    ``/v1/completions`` answer: the tokens whose ``text_offset`` is at or past ``context_chars``,
+    without the one generated token (the last). A missing or malformed ``logprobs`` block is a
+    failed call (BackendCallError), never a guessed number."""
+    choice = data["choices"][0]
+    lp = choice.get("logprobs") or {}
+    tokens, values, offsets = lp.get("tokens"), lp.get("token_logprobs"), lp.get("text_offset")
+    if not (isinstance(tokens, list) and isinstance(values, list) and isinstance(offsets, list)) or \
+            not (len(tokens) == len(values) == len(offsets)) or len(tokens) < 2:
+        raise BackendCallError("the server returned no echoed prompt logprobs (a completions endpoint with echo and "
+                               "logprobs is needed, e.g. llama-cpp-python's server with logits_all)")
+    top = lp.get("top_logprobs") or [None] * len(tokens)
+    idx = [i for i in range(len(tokens) - 1) if int(offsets[i]) >= context_chars]
+    if not idx or any(values[i] is None for i in idx):
+        raise BackendCallError("the echoed logprobs have no scored token after the prompt")
+    ll = float(sum(float(values[i]) for i in idx))
+    greedy = True
+    for i in idx:
+        alts = top[i] if i < len(top) else None
+        if isinstance(alts, dict) and alts:
+            best = max(alts, key=lambda k: alts[k])
+            greedy = greedy and (best == tokens[i] or float(alts[best]) <= float(values[i]))
+    usage = data.get("usage") or {}
+    return ll, len(idx), greedy, int(usage.get("prompt_tokens") or len(tokens) - 1)
 
 
 def _generation(data: dict[str, Any]) -> Generation:

@@ -7,12 +7,14 @@ combination, output) in milliseconds. End-to-end tests use the real embedded mod
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from jurybox.backends.base import execute, normalise
 from jurybox.errors import BackendCallError, JuryboxError
 from jurybox.types import (
     BackendResult,
+    ContinuationRequest,
+    ContinuationScores,
     GenerateRequest,
     Generation,
     OptionScores,
@@ -29,6 +31,8 @@ def prompt_text(prompt: Prompt) -> str:
 class ScriptedBackend:
     """``options(text, options) -> {option: probability}``; ``generate(text) -> str``.
 
+    ``continuations(text, continuations) -> [(loglikelihood, n_tokens), ...]`` answers
+    continuation requests (default: minus the number of characters, one token per word).
     ``fail(text) -> str | None`` makes a call fail with that message (a BackendCallError).
     ``concurrency`` > 1 makes the engine stream tasks to it as to a server (``aexecute`` answers
     in the event loop). ``get_backend("scripted")`` or ``"scripted:IDENTITY"`` gives one with the
@@ -44,6 +48,7 @@ class ScriptedBackend:
         generate: Callable[[str], str] | None = None,
         *,
         fail: Callable[[str], str | None] | None = None,
+        continuations: Callable[[str, tuple[str, ...]], Sequence[tuple[float, int]]] | None = None,
         identity: str = "scripted-v1",
         concurrency: int | None = None,
     ) -> None:
@@ -54,6 +59,8 @@ class ScriptedBackend:
         self._options = options or (lambda text, opts: {o: 1.0 / len(opts) for o in opts})
         self._generate = generate or (lambda text: "")
         self._fail = fail
+        self._continuations = continuations or (
+            lambda text, conts: [(-float(len(c)), max(1, len(c.split()))) for c in conts])
         self.identity = identity
         self.calls = 0
         self.seen: list[str] = []
@@ -81,6 +88,18 @@ class ScriptedBackend:
         norm, mass = normalise(raw)
         top = max(norm, key=lambda k: norm[k])
         return OptionScores(norm, raw, mass, "scripted", top, prompt_tokens=len(text.split()))
+
+    def continuation_logprobs(self, request: ContinuationRequest) -> ContinuationScores:
+        text = prompt_text(request.prompt)
+        self._check(text)
+        scored = list(self._continuations(text, request.continuations))
+        if len(scored) != len(request.continuations):
+            raise JuryboxError(f"the scripted continuations function returned {len(scored)} scores for "
+                               f"{len(request.continuations)} continuations")
+        lls = [float(ll) for ll, _ in scored]
+        best = max(range(len(lls)), key=lambda i: lls[i])
+        return ContinuationScores(lls, [int(n) for _, n in scored], [i == best for i in range(len(lls))],
+                                  "scripted", request.continuations[best], prompt_tokens=len(text.split()))
 
     def generate(self, request: GenerateRequest) -> Generation:
         text = prompt_text(request.prompt)
