@@ -25,7 +25,7 @@ from jurybox.items import JUDGE_COLUMNS
 from jurybox.stats.table import HUMAN, AgreementTable, agreement, verdict_columns
 from jurybox.store import Store
 
-__all__ = ["DISAGREEMENTS_SHOWN", "prompt_text", "report_data"]
+__all__ = ["DISAGREEMENTS_SHOWN", "REF", "prompt_text", "report_data"]
 
 DISAGREEMENTS_SHOWN = 25  # the most confident judge-human disagreements listed
 
@@ -227,16 +227,34 @@ def _errors(flagged: pd.DataFrame) -> dict[str, Any]:
     return {"columns": cols, "rows": [[_cell(v) for v in r] for r in flagged[cols].itertuples(index=False)]}
 
 
+REF = "\u0001"  # a prompt's copy of an item's field is written REF + column + REF; the page puts the text back
+_MIN_REF = 16  # shorter values are left in the prompt
+
+
+def _with_refs(text: str, row: Mapping[str, Any]) -> str:
+    """``text`` with each copy of one of the row's longer field values replaced by a reference to
+    its column, longest first (a rendered prompt repeats the item's text; the page has it already)."""
+    if REF in text:
+        return text
+    values = sorted(((str(v), c) for c, v in row.items() if isinstance(v, str) and len(v) >= _MIN_REF and REF not in v
+                     and REF not in c), key=lambda vc: -len(vc[0]))
+    for v, c in values:
+        if v in text:
+            text = text.replace(v, f"{REF}{c}{REF}")
+    return text
+
+
 def _store_details(store: Store, protocol: Any, items: Sequence[Mapping[str, Any]], run_id: str | None,
-                   strings: _Strings) -> tuple[list[Any], list[str]]:
+                   strings: _Strings, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[str]]:
     """Per item, its variants' stored verdicts and rendered prompts: {variant: [label, status, probs,
-    raw, prompt line ids]} (None where the store has none); and the runs those verdicts came from."""
+    raw, prompt line ids, error]} (None where the store has none); and the runs those verdicts came
+    from. ``rows`` are the items' table cells by column, for :func:`_with_refs`."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for r in store.requests(run_id):
         found[(r["request"], r["variant"])] = r  # ordered by time: the newest verdict of a request wins
     per_item: list[Any] = []
     runs: dict[str, None] = {}
-    for item in items:
+    for item, row in zip(items, rows, strict=True):
         got: dict[str, Any] = {}
         for variant, req in protocol.requests(item):
             r = found.get((req.json, variant))
@@ -248,7 +266,7 @@ def _store_details(store: Store, protocol: Any, items: Sequence[Mapping[str, Any
             except ValueError:
                 v = {}
             got[variant] = [_label(v.get("label")), v.get("status"), _probs(v.get("probs")),
-                            redact(str(v.get("raw") or "")), strings.add(prompt_text(r["request"])),
+                            redact(str(v.get("raw") or "")), strings.add(_with_refs(prompt_text(r["request"]), row)),
                             redact(str(v.get("error") or "")) or None]
         per_item.append(got or None)
     return per_item, list(runs)
@@ -299,8 +317,12 @@ def report_data(
     strings = _Strings()
     orders: list[Any] | None = None
     run_ids: list[str] = [run_id] if run_id else []
+    judge_cols = {c for c in cols.values() if c} | {HUMAN}
+    user_cols = [str(c) for c in df.columns if c not in judge_cols and not str(c).startswith("verdict[")]
+    fields = {c: [_cell(v) for v in df[c].tolist()] for c in user_cols}
     if store is not None and protocol is not None and items is not None:
-        orders, found_runs = _store_details(store, protocol, items, run_id, strings)
+        rows = [{c: fields[c][i] for c in user_cols} for i in range(n)]
+        orders, found_runs = _store_details(store, protocol, items, run_id, strings, rows)
         run_ids = run_ids or found_runs
         data["details_found"] = sum(o is not None for o in orders)
     data["run"] = _run_section(df, cols, store, run_ids, prices)
@@ -339,8 +361,6 @@ def report_data(
     if flagged is not None:
         data["errors"] = _errors(flagged)
 
-    judge_cols = {c for c in cols.values() if c} | {HUMAN}
-    user_cols = [str(c) for c in df.columns if c not in judge_cols and not str(c).startswith("verdict[")]
     raw = df[cols["raw"]].tolist() if cols["raw"] else [None] * n
     err = df[cols["error"]].tolist() if cols["error"] else [None] * n
     data["items"] = {
@@ -353,7 +373,7 @@ def report_data(
         "probs": probs,
         "raw": [None if r is None or _plain(r) is None else redact(str(r)) for r in raw],
         "error": [None if e is None or _plain(e) is None else redact(str(e)) for e in err],
-        "fields": {c: [_cell(v) for v in df[c].tolist()] for c in user_cols},
+        "fields": fields,
         "orders": orders,
     }
     data["strings"] = strings.lines

@@ -313,7 +313,7 @@
     prev.disabled = page === 0; next.disabled = to >= current.length;
   }
   function refresh() { current = matches(); page = 0; draw(); }
-  ['input', 'change', 'search'].forEach(function (ev) { q.addEventListener(ev, refresh); });
+  ['input', 'search'].forEach(function (ev) { q.addEventListener(ev, refresh); });
   [fStatus, fLabel, fDis, fSort].forEach(function (e) { e.addEventListener('change', refresh); });
   prev.addEventListener('click', function () { if (page > 0) { page--; draw(); } });
   next.addEventListener('click', function () { if ((page + 1) * PAGE < current.length) { page++; draw(); } });
@@ -326,6 +326,12 @@
       bar.style.width = Math.round(160 * Math.max(0, Math.min(1, p[k]))) + 'px';
       return h('div', { class: 'pbar', 'data-option': k }, [h('span', { text: k }), bar, h('span', { text: num(p[k]) })]);
     }));
+  }
+  // a prompt is a list of line numbers; a copy of one of the item's fields is written \u0001column\u0001
+  function promptText(lines, i) {
+    return lines.map(function (k) { return strings[k]; }).join('\n').replace(/\u0001([^\u0001]+)\u0001/g, function (m, col) {
+      return Object.prototype.hasOwnProperty.call(I.fields, col) ? str(I.fields[col][i]) : m;
+    });
   }
   function showDetail(i) {
     selected = i;
@@ -350,7 +356,7 @@
           h('h4', { text: 'variant ' + variant + ': ' + str(v[0]) + ' (' + str(v[1]) + ')' }), probBars(v[2]),
           h('p', { class: 'note', text: 'raw answer: ' + str(v[3]) }),
           v[5] ? h('p', { class: 'note', text: 'error: ' + v[5] }) : null,
-          h('pre', { class: 'prompt', text: v[4].map(function (k) { return strings[k]; }).join('\n') })]);
+          h('pre', { class: 'prompt', text: promptText(v[4], i) })]);
         detail.appendChild(box);
       });
     } else if (I.orders) {
