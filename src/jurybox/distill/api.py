@@ -24,7 +24,8 @@ from jurybox.errors import InputError, JuryboxError
 from jurybox.items import load_table, output_names
 from jurybox.types import Record
 
-__all__ = ["DistillResult", "LabelledSelection", "distill", "label_with_budget", "predict", "texts_of"]
+__all__ = ["DistillResult", "LabelledSelection", "distill", "distill_with_budget", "label_with_budget", "predict",
+           "spec_name", "texts_of"]
 
 Data = pd.DataFrame | str | os.PathLike[str]
 
@@ -148,14 +149,26 @@ def distill(
     emb = make_embedder(embedder) if isinstance(embedder, str) else embedder
     tr_texts = [texts[i] for i in keep]
     tr_labels = [str(labels[i]) for i in keep]
-    student = train_student(tr_texts, tr_labels, emb, C=C, source=source, field_name=label_field, extra_info={
+    X = None
+    if len(set(tr_labels)) >= 2:  # else train_student says why in one line, before any embedding
+        emb.fit(tr_texts)
+        X = emb.embed(tr_texts)
+    n_trunc = int(getattr(emb, "n_truncated", 0))
+    student = train_student(tr_texts, tr_labels, emb, C=C, X=X, source=source, field_name=label_field, extra_info={
         "source": {"file": source, "text_field": text_field, "label_field": label_field,
                    "confidence_threshold": cut}})
-    n_trunc = int(getattr(emb, "n_truncated", 0))
     student.save(out)
-    acc = float(np.mean(np.array(student.predict(tr_texts)) == np.array(tr_labels))) if tr_texts else None
+    acc = _accuracy(student, X, tr_labels)
     return student, DistillResult(str(out), len(df), len(keep), n_unlabelled, n_below, n_trunc,
                                   list(student.labels), emb.name, threshold_info, acc)
+
+
+def _accuracy(student: Student, X: Any, labels: Sequence[str]) -> float | None:
+    """Accuracy of the student on rows already embedded (its training rows: how well it fits)."""
+    if X is None or not len(labels):
+        return None
+    pred = np.array(student.labels)[student.predict_proba_embedded(X).argmax(axis=1)]
+    return float(np.mean(pred == np.array(labels)))
 
 
 def predict(model: str | os.PathLike[str] | Student, data: Data, *, text_field: str = "text",
@@ -182,6 +195,10 @@ class LabelledSelection(Record):
     model_calls: int = 0
     from_store: int = 0
     table: pd.DataFrame | None = field(default=None, repr=False)
+    texts: list[str] = field(default_factory=list, repr=False)
+    embeddings: Any = field(default=None, repr=False)
+    embedder: Any = field(default=None, repr=False)
+    source: str | None = None
 
 
 def label_with_budget(
@@ -245,4 +262,50 @@ def label_with_budget(
     table[names["verdict_confidence"]] = [verdict_rows[r]["verdict_confidence"] for r in sel.asked]
     table[names["selected_round"]] = round_of
     table[names["kept"]] = sel.kept
-    return LabelledSelection(sel, calls["model"], calls["cached"], table)
+    return LabelledSelection(sel, calls["model"], calls["cached"], table, texts, X, emb, source)
+
+
+def distill_with_budget(
+    data: Data,
+    spec: Any,
+    *,
+    out: str | os.PathLike[str],
+    text_field: str = "text",
+    budget: int,
+    strategy: str = "locle",
+    embedder: str | Embedder = "minilm",
+    rounds: int = 5,
+    init_fraction: float = 0.2,
+    seed: int = 0,
+    C: float = 10.0,
+    store: Any = None,
+    encoding: str | None = None,
+    progress: bool = False,
+) -> tuple[Student, DistillResult, LabelledSelection]:
+    """:func:`label_with_budget`, then a student trained on the labels the strategy keeps
+    (LLKD: weighted by teacher confidence) over the teacher's whole label set, saved to ``out``."""
+    lab = label_with_budget(data, spec, text_field=text_field, budget=budget, strategy=strategy, embedder=embedder,
+                            rounds=rounds, init_fraction=init_fraction, seed=seed, C=C, store=store,
+                            encoding=encoding, progress=progress)
+    rows, ys, ws = lab.selection.training_set()
+    label_set = list(spec.make_protocol().labels()) if hasattr(spec, "make_protocol") else None
+    texts = [lab.texts[i] for i in rows]
+    student = train_student(texts, ys, lab.embedder, C=C, X=lab.embeddings[np.array(rows, dtype=np.int64)],
+                            sample_weight=ws if strategy == "llkd" else None, label_set=label_set or None,
+                            source=lab.source, field_name="teacher labels", extra_info={
+                                "source": {"file": lab.source, "text_field": text_field, "teacher": spec_name(spec),
+                                           "strategy": strategy, "budget": budget, "rounds": rounds, "seed": seed,
+                                           "teacher_calls": lab.model_calls, "from_store": lab.from_store}})
+    student.save(out)
+    n_unread = sum(1 for y in lab.selection.labels if y is None)
+    n_dropped = sum(1 for y, k in zip(lab.selection.labels, lab.selection.kept) if y is not None and not k)
+    acc = _accuracy(student, lab.embeddings[np.array(rows, dtype=np.int64)], ys)
+    res = DistillResult(str(out), len(lab.texts), len(rows), n_unread, n_dropped,
+                        int(getattr(lab.embedder, "n_truncated", 0)), list(student.labels), lab.embedder.name, None, acc)
+    return student, res, lab
+
+
+def spec_name(spec: Any) -> str:
+    """A readable name of a teacher spec (protocol and model)."""
+    proto = getattr(spec, "protocol_name", None) or getattr(spec, "name", "") or type(spec).__name__
+    return f"{proto}@{getattr(spec, 'model', None) or 'default model'}"
