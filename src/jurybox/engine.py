@@ -391,3 +391,66 @@ def evaluate(
         variants.append(vs)
         combined.append(protocol.combine(item, vs))
     return combined, variants, stats
+
+
+class TaskSession:
+    """Tasks created as earlier answers arrive (a sorting algorithm's comparisons), under one run
+    record: each :meth:`run` call asks the store first and calls the backend only for the tasks it
+    lacks, like :func:`run_tasks`, and the verdicts seen so far stay in ``results``. A task asked
+    again in the same session is answered from ``results``. Use as a context manager (the run
+    record is closed on exit); ``stats`` adds up every batch."""
+
+    def __init__(self, backend: Backend, store: Store, interpret: Interpret, *, description: str = "ranking",
+                 progress: bool = False) -> None:
+        self.backend = backend
+        self._run = _Run(store, interpret, description)
+        self._run.start(progress, 0, growing=True)
+
+    @property
+    def stats(self) -> RunStats:
+        return self._run.stats
+
+    @property
+    def results(self) -> dict[str, Verdict]:
+        return self._run.results
+
+    def run(self, tasks: Iterable[Task]) -> dict[str, Verdict]:
+        """Answer one batch; every task's verdict by key (this batch's and the earlier ones)."""
+        run = self._run
+        todo = run.new(tasks)
+        assert run.bar is not None
+        run.bar.grow(len(todo))
+        if not todo:
+            return run.results
+        if is_concurrent(self.backend):
+            with run.store.group_commit():
+                asyncio.run(_batch(run, todo, self.backend))
+        else:
+            for task in todo:
+                run.record(task, call(self.backend, task.request))
+        return run.results
+
+    def close(self) -> RunStats:
+        _, stats = self._run.end()
+        return stats
+
+    def __enter__(self) -> TaskSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+async def _batch(run: _Run, todo: Sequence[Task], backend: AsyncBackend) -> None:
+    """One batch of a :class:`TaskSession` on a concurrent backend, ``concurrency`` calls at once."""
+    limit = asyncio.Semaphore(concurrency(backend))
+
+    async def one(task: Task) -> None:
+        async with limit:
+            outcome = await acall(backend, task.request)
+        run.record(task, outcome)
+
+    try:
+        await asyncio.gather(*(one(t) for t in todo))
+    finally:
+        await backend.aclose()
