@@ -6,7 +6,7 @@ from jurybox.protocols.registry import PROTOCOLS, make_protocol, register_protoc
 from jurybox.protocols.simple import Classify, Correctness, Score
 
 # Protocols in their own modules register themselves on import.
-from jurybox.protocols import certainty, checklist, listwise, reference  # noqa: E402,F401  isort: skip
+from jurybox.protocols import certainty, checklist, listwise, prp, reference, relevance, setwise  # noqa: E402,F401  isort: skip
 
 __all__ = [
     "PROTOCOLS",
