@@ -9,6 +9,7 @@ same way (``jurybox.engine``, ``jurybox.stats``...) and is not promised to stay 
 * bias audit: :func:`audit_dataset` (:class:`AuditReport`; not ``audit``, the name of the package)
 * several judges: :func:`jury_table` (:class:`JuryResult`)
 * label errors: :func:`find_errors` (:class:`FoundErrors`)
+* reranking: :func:`rank` (:class:`RankResult`: PRP, setwise, listwise, pointwise)
 * a judge's settings: :class:`JudgeSpec`; :func:`get_backend`, :func:`parse_backend_options`,
   :func:`make_protocol`, :func:`register_protocol`
 """
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from jurybox.audit.runner import AuditReport
     from jurybox.jury.api import JuryResult, jury_table
     from jurybox.labelerrors.pipeline import FoundErrors, find_errors
+    from jurybox.rank.runner import RankResult, rank
     from jurybox.stats.table import AgreementTable, agreement, agreement_table
 
 __version__ = "0.1.0"
@@ -56,6 +58,8 @@ _LAZY = {
     "JuryResult": "jurybox.jury.api",
     "find_errors": "jurybox.labelerrors.pipeline",
     "FoundErrors": "jurybox.labelerrors.pipeline",
+    "rank": "jurybox.rank.runner",
+    "RankResult": "jurybox.rank.runner",
     "agreement": "jurybox.stats.table",
     "agreement_table": "jurybox.stats.table",
     "AgreementTable": "jurybox.stats.table",
@@ -92,6 +96,7 @@ __all__ = [
     "ModelError",
     "OptionError",
     "PromptTooLong",
+    "RankResult",
     "RunStats",
     "Store",
     "StoreError",
@@ -108,6 +113,7 @@ __all__ = [
     "jury_table",
     "make_protocol",
     "parse_backend_options",
+    "rank",
     "register_protocol",
     "run_judge",
 ]

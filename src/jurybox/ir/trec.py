@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -27,11 +28,12 @@ def _lines(path: str | os.PathLike[str]) -> list[tuple[int, list[str]]]:
     return out
 
 
-def read_qrels(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_qrels(path: str | os.PathLike[str], *, grades: Sequence[int] | None = None) -> pd.DataFrame:
     """Qrels as a DataFrame ``query_id, doc_id, relevance`` (str, str, int).
 
     Lines are whitespace-separated ``qid iteration docid relevance``; the iteration column is
-    ignored. A repeated (query, doc) pair or a non-integer relevance is an error naming the row.
+    ignored. A repeated (query, doc) pair or a non-integer relevance is an error naming the row;
+    with ``grades`` (e.g. ``range(4)`` for the TREC 0-3 scale) so is a grade outside them.
     """
     records = []
     for row, parts in _lines(path):
@@ -45,6 +47,10 @@ def read_qrels(path: str | os.PathLike[str]) -> pd.DataFrame:
             raise InputError(
                 f"relevance must be an integer, got {parts[3]!r}", file=str(path), row=row, field="relevance"
             ) from None
+        if grades is not None and rel not in grades:
+            allowed = ", ".join(str(g) for g in grades)
+            raise InputError(f"relevance grade {parts[3]} is outside the scale ({allowed})", file=str(path),
+                             row=row, field="relevance")
         records.append((parts[0], parts[2], rel, row))
     df = pd.DataFrame(records, columns=[*QRELS_COLUMNS, "_row"])
     dup = df.duplicated(["query_id", "doc_id"])
@@ -56,6 +62,22 @@ def read_qrels(path: str | os.PathLike[str]) -> pd.DataFrame:
             row=int(first._row),
         )
     return df[QRELS_COLUMNS].reset_index(drop=True)
+
+
+def read_run_rows(path: str | os.PathLike[str]) -> list[tuple[int, str, str, int, float]]:
+    """A run's lines as ``(row, query_id, doc_id, rank, score)`` (row: the 1-based line number)."""
+    out = []
+    for row, parts in _lines(path):
+        if len(parts) != 6:
+            raise InputError(
+                f"expected 6 fields 'qid Q0 docid rank score tag', got {len(parts)}", file=str(path), row=row
+            )
+        try:
+            rank, score = int(parts[3]), float(parts[4])
+        except ValueError:
+            raise InputError("rank must be an integer and score a number", file=str(path), row=row) from None
+        out.append((row, parts[0], parts[2], rank, score))
+    return out
 
 
 def read_run(path: str | os.PathLike[str]) -> pd.DataFrame:
