@@ -249,24 +249,24 @@ def _store_details(store: Store, protocol: Any, items: Sequence[Mapping[str, Any
     """Per item, its variants' stored verdicts and rendered prompts: {variant: [label, status, probs,
     raw, prompt line ids, error]} (None where the store has none); and the runs those verdicts came
     from. ``rows`` are the items' table cells by column, for :func:`_with_refs`."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+    stored: dict[tuple[str, str], dict[str, Any]] = {}
     for r in store.requests(run_id):
-        found[(r["request"], r["variant"])] = r  # ordered by time: the newest verdict of a request wins
+        stored[(r["request"], r["variant"])] = r  # ordered by time: the newest verdict of a request wins
     per_item: list[Any] = []
     runs: dict[str, None] = {}
     for item, row in zip(items, rows, strict=True):
         got: dict[str, Any] = {}
         for variant, req in protocol.requests(item):
-            r = found.get((req.json, variant))
-            if r is None:
+            hit = stored.get((req.json, variant))
+            if hit is None:
                 continue
-            runs[r["run_id"]] = None
+            runs[hit["run_id"]] = None
             try:
-                v = json.loads(r["verdict"])
+                v = json.loads(hit["verdict"])
             except ValueError:
                 v = {}
             got[variant] = [_label(v.get("label")), v.get("status"), _probs(v.get("probs")),
-                            redact(str(v.get("raw") or "")), strings.add(_with_refs(prompt_text(r["request"]), row)),
+                            redact(str(v.get("raw") or "")), strings.add(_with_refs(prompt_text(hit["request"]), row)),
                             redact(str(v.get("error") or "")) or None]
         per_item.append(got or None)
     return per_item, list(runs)

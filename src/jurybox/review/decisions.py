@@ -99,7 +99,8 @@ def errors_review_set(flagged: pd.DataFrame, *, source: str, labels: Sequence[st
                       "confidence": conf if isinstance(conf, (int, float)) else None,
                       "why": "flagged by " + str(_cell(rec.get("flagged_by")) or "jurybox errors"),
                       "fields": {str(c): _cell(rec[c]) for c in shown}})
-    found = sorted({x for it in items for x in (it["given"], it["judge"]) if x is not None}, key=_sort_key)
+    found: list[str] = sorted({str(x) for it in items for x in (it["given"], it["judge"]) if x is not None},
+                              key=_sort_key)
     return ReviewSet(_set_id("errors", keyed), "errors", source, list(labels) if labels else found, items)
 
 
@@ -145,8 +146,8 @@ def verdicts_review_set(table: Any, *, source: str, low_confidence: float = 0.6,
                                 "why": why, "fields": {str(c): _cell(rec[c]) for c in shown}}))
     rows.sort(key=lambda r: (r[0], r[1]))
     items = [r[2] for r in rows]
-    found = sorted({_text(v) for v in df[HUMAN].tolist() if _text(v) is not None}
-                   | {x["judge"] for x in items if x["judge"] is not None}, key=_sort_key)
+    found: list[str] = sorted({str(_text(v)) for v in df[HUMAN].tolist() if _text(v) is not None}
+                              | {str(x["judge"]) for x in items if x["judge"] is not None}, key=_sort_key)
     return ReviewSet(_set_id("verdicts", keyed), "verdicts", source, list(labels) if labels else found, items)
 
 

@@ -143,7 +143,7 @@ async def serve(server: ReviewServer, host: str, port: int, *, ready: Any = None
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr]
+    sockets = getattr(site._server, "sockets", None) or []
     bound = sockets[0].getsockname()[1] if sockets else port
     names = {host, "127.0.0.1", "localhost"}  # bound elsewhere, the page is still asked for by one of these
     server.hosts = {f"{n}:{bound}" for n in names}
