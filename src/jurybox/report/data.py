@@ -137,6 +137,11 @@ def _run_section(df: pd.DataFrame, cols: Mapping[str, str | None], store: Store 
     unparsed = counts.get("unparsed", 0)
     out: dict[str, Any] = {"items": n, "status": counts, "unparsed": unparsed,
                            "unparsed_rate": unparsed / n if n else None, "errors": counts.get("error", 0)}
+    if n:
+        from jurybox.labelerrors.summary import wilson_interval
+
+        iv = wilson_interval(unparsed, n)
+        out["unparsed_interval"] = [_plain(iv.low), _plain(iv.high)]  # 95% Wilson score interval
     if store is None or not run_ids:
         return out
     from jurybox.cost import run_costs, total_cost

@@ -67,6 +67,7 @@
     var c = h('div', { class: 'cards' });
     var un = card('unparsed answers', pct(r.unparsed_rate) + '  (' + r.unparsed + ' of ' + r.items + ')',
       'unparsed' + (r.unparsed ? '' : ' zero'));
+    if (r.unparsed_interval) un.appendChild(h('div', { class: 'k', text: '95% interval ' + pct(r.unparsed_interval[0]) + '\u2013' + pct(r.unparsed_interval[1]) + '; unparsed answers are left out of every figure, never guessed' }));
     un.setAttribute('data-unparsed', String(r.unparsed));
     c.appendChild(un);
     c.appendChild(card('items', String(r.items)));
@@ -160,13 +161,14 @@
           var v = c.matrix[i][j], light = Math.round(255 - 200 * v / max);
           svg.appendChild(s('rect', { class: 'cell', 'data-row': i, 'data-col': j, 'data-count': v, x: off + cell * j, y: off + cell * i,
             width: cell - 1, height: cell - 1, fill: 'rgb(' + light + ',' + Math.round(light * 0.9 + 20) + ',255)' }));
-          svg.appendChild(s('text', { x: off + cell * j + cell / 2, y: off + cell * i + cell / 2 + 4, 'text-anchor': 'middle' }, v));
+          svg.appendChild(s('text', { x: off + cell * j + cell / 2, y: off + cell * i + cell / 2 + 4, 'text-anchor': 'middle',
+            class: light < 140 ? 'on-dark' : 'on-light' }, v));
         }
       }
       box.appendChild(h('div', {}, [h('h4', { text: 'confusion matrix (rows: human, columns: judge)' }), svg]));
     }
     if (D.calibration) {
-      var cal = D.calibration, W2 = 320, H2 = 300, L = 40, B = 30, P = 10, w = W2 - L - P, hh = H2 - B - P;
+      var cal = D.calibration, W2 = 340, H2 = 300, L = 40, B = 30, P = 10, w = W2 - L - 3 * P, hh = H2 - B - P;
       var sv = s('svg', { id: 'reliability', width: W2, height: H2, viewBox: '0 0 ' + W2 + ' ' + H2 });
       function X(v) { return L + w * v; } function Y(v) { return P + hh * (1 - v); }
       [0, 0.25, 0.5, 0.75, 1].forEach(function (t) {
