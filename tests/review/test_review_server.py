@@ -155,3 +155,67 @@ def test_errors_apply_reads_the_review_pages_decisions(tmp_path, flagged):
                         "--label-field", "label", "--out", str(out), "--store", str(db)],
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "data row 1" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+
+
+def test_verdict_table_review_set_orders_what_a_human_should_see(tmp_path):
+    import pandas as pd
+
+    from jurybox.review.decisions import verdicts_review_set
+    from jurybox.stats.table import agreement_table
+
+    df = pd.DataFrame({
+        "text": [f"t{i}" for i in range(6)],
+        "label": ["A", "A", "B", "B", "A", None],
+        "verdict": ["A", "B", "A", None, "A", "B"],
+        "verdict_probs": [{"A": 0.9, "B": 0.1}, {"A": 0.4, "B": 0.6}, {"A": 0.95, "B": 0.05}, None,
+                          {"A": 0.55, "B": 0.45}, {"A": 0.2, "B": 0.8}],
+        "verdict_status": ["ok", "ok", "ok", "unparsed", "ok", "ok"],
+    })
+    rs = verdicts_review_set(agreement_table(df, "label"), source="v.jsonl", low_confidence=0.6)
+    # disagreements, most confident first; then the unparsed one; then the unsure agreement; rows 1
+    # (sure agreement) and 6 (no human label) are not asked
+    assert [it["row"] for it in rs.items] == [3, 2, 4, 5]
+    assert rs.items[0]["confidence"] == pytest.approx(0.95) and rs.items[2]["judge"] is None
+    assert rs.labels == ["A", "B"]
+    again = verdicts_review_set(agreement_table(df.copy(), "label"), source="moved.jsonl")
+    assert again.id == rs.id  # the same table, wherever it is, continues the same review
+    df.loc[0, "label"] = "B"
+    assert verdicts_review_set(agreement_table(df, "label"), source="v.jsonl").id != rs.id
+
+
+def test_the_review_command_prints_its_url_and_resumes(tmp_path, flagged):
+    import re
+
+    fl, _ = flagged
+    db = tmp_path / "s.sqlite"
+
+    def start():
+        proc = subprocess.Popen([sys.executable, "-m", "jurybox.cli", "review", str(fl), "--store", str(db),
+                                 "--reviewer", "carol"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        lines = []
+        for _ in range(5):
+            line = proc.stdout.readline()
+            lines.append(line)
+            m = re.search(r"open (http://127\.0\.0\.1:\d+/\?token=\S+)", line)
+            if m:
+                return proc, m.group(1), lines
+        proc.kill()
+        raise AssertionError(f"no URL printed: {lines} {proc.stderr.read()}")
+
+    proc, url, lines = start()
+    try:
+        assert "(0 decided so far) as carol" in lines[0]
+        assert _get(url)[0] == 200 and _get(url.split("?")[0])[0] == 403
+        token = url.split("token=")[1]
+        assert post(url, "/api/decide", {"item": "5", "decision": "drop", "reason": "off-topic"}, token=token)[0] == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    proc, url2, lines = start()
+    try:
+        assert "(1 decided so far)" in lines[0] and url2 != url  # a new token each start
+        status, text = _get(url2.split("/?")[0] + "/api/state", {"X-Jurybox-Token": url2.split("token=")[1]})
+        assert status == 200 and json.loads(text)["decided"]["5"]["reason"] == "off-topic"
+    finally:
+        proc.terminate()
+        proc.wait(10)
