@@ -129,3 +129,24 @@ def test_the_command_line(tmp_path, judged):
         p = _cli(*args)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
     assert not (tmp_path / "x.html").exists()
+
+
+def test_one_judge_per_report_when_the_store_has_several(tmp_path, judged):
+    from jurybox.api import run_judge
+
+    verdicts, store, first = judged
+    data = tmp_path / "pairs.jsonl"  # the judged fixture's dataset, asked again of another "model"
+    second = run_judge(data, "pairwise", model=ScriptedBackend(lambda t, o: {o[0]: 0.7, o[1]: 0.3}, identity="other"),
+                       store=store, human="human")
+    names = {"pairwise:default@scripted:report-test", "pairwise:default@scripted:other"}
+    d = build_report(verdicts, human="human", store=store, spec="pairwise")
+    assert d["details_judge"]["judge"] == "pairwise:default@scripted:other"  # both cover every prompt: the last asked
+    assert set([d["details_judge"]["judge"], *d["details_judge"]["other_judges"]]) == names
+    assert d["items"]["orders"][5]["AB"][2] == pytest.approx(second.variants[5]["AB"].probs)
+    d = build_report(verdicts, human="human", store=store, spec="pairwise", judge="pairwise:default@scripted:report-test")
+    assert d["items"]["orders"][5]["AB"][2] == pytest.approx(first.variants[5]["AB"].probs)
+    assert d["run"]["runs"][0]["run_id"] == first.stats.run_id
+    from jurybox.errors import JuryboxError
+
+    with pytest.raises(JuryboxError, match="judges found"):
+        build_report(verdicts, human="human", store=store, spec="pairwise", judge="nobody")

@@ -31,6 +31,8 @@ def report_command(
                                                     "--protocol each item's prompts and per-order verdicts")] = None,
     run: Annotated[str | None, typer.Option(help="run id in the store (default: the runs that computed "
                                                  "the verdicts found)")] = None,
+    judge: Annotated[str | None, typer.Option(help="the judge whose prompts to show when the store holds several "
+                                                   "for the same prompts (as the store names it)")] = None,
     protocol: Annotated[str | None, typer.Option(help="the judge's protocol, to find each item's prompts in "
                                                       "the store (score | pairwise | classify ...)")] = None,
     param: o.Param = None,
@@ -77,7 +79,8 @@ def report_command(
     else:
         data = build_report(verdicts, human=human, human_field=human_field, key=key, verdict_field=verdict_field,
                             store=store, run_id=run, spec=spec, fields=field, audit=audit, flagged=errors,
-                            prices=prices, title=title, level=level, n_resamples=resamples, encoding=encoding)
+                            prices=prices, title=title, level=level, n_resamples=resamples, encoding=encoding,
+                            judge=judge)
     try:
         size = write_report(data, out)
     except OSError as exc:

@@ -39,6 +39,7 @@ def build_report(
     n_resamples: int = 1000,
     seed: int = 0,
     encoding: str | None = None,
+    judge: str | None = None,
 ) -> dict[str, Any]:
     """The report data of a verdict table (a file written by ``jurybox judge`` or ``jury``, or a
     DataFrame). ``human`` is a label column (or a file, with ``human_field`` and ``key``); ``store``
@@ -81,7 +82,7 @@ def build_report(
 
             protocol = as_spec(spec, None, {}).make_protocol()
             items = load_dataset(df, protocol, fields=fields).items
-        return report_data(table, store=st, protocol=protocol, items=items, **common)
+        return report_data(table, store=st, protocol=protocol, items=items, judge=judge, **common)
 
 
 def write_report(data: Mapping[str, Any], out: str | os.PathLike[str]) -> int:

@@ -250,19 +250,39 @@ def _with_refs(text: str, row: Mapping[str, Any]) -> str:
 
 
 def _store_details(store: Store, protocol: Any, items: Sequence[Mapping[str, Any]], run_id: str | None,
-                   strings: _Strings, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[str]]:
+                   strings: _Strings, rows: Sequence[Mapping[str, Any]], judge: str | None = None,
+                   ) -> tuple[list[Any], list[str], dict[str, Any]]:
     """Per item, its variants' stored verdicts and rendered prompts: {variant: [label, status, probs,
-    raw, prompt line ids, error]} (None where the store has none); and the runs those verdicts came
-    from. ``rows`` are the items' table cells by column, for :func:`_with_refs`."""
-    stored: dict[tuple[str, str], dict[str, Any]] = {}
-    for r in store.requests(run_id):
-        stored[(r["request"], r["variant"])] = r  # ordered by time: the newest verdict of a request wins
+    raw, prompt line ids, error]} (None where the store has none); the runs those verdicts came
+    from; and which judge they are from. The same prompt asked of several models has a verdict of
+    each: one judge is used for the whole report, ``judge`` or else the one with the most of the
+    items' prompts (of equals, the one asked last; the newest verdict of a prompt asked again). ``rows`` are the items'
+    table cells by column, for :func:`_with_refs`."""
+    stored: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for r in store.requests(run_id):  # ordered by time: the newest verdict of a request wins
+        stored.setdefault((r["request"], r["variant"]), {})[r["judge"]] = r
+    asked = [[(variant, req) for variant, req in protocol.requests(item)] for item in items]
+    coverage: dict[str, int] = {}
+    newest: dict[str, float] = {}
+    for reqs in asked:
+        for variant, req in reqs:
+            for name, r in stored.get((req.json, variant), {}).items():
+                coverage[name] = coverage.get(name, 0) + 1
+                newest[name] = max(newest.get(name, 0.0), float(r["created_at"]))
+    # most prompts covered; of equals, the judge asked last
+    chosen = judge if judge is not None else (max(coverage, key=lambda k: (coverage[k], newest[k])) if coverage
+                                              else None)
+    if judge is not None and judge not in coverage:
+        from jurybox.errors import JuryboxError
+
+        raise JuryboxError(f"judge {judge!r} has no verdict for these items' prompts in {store.path}"
+                           + (f" (judges found: {', '.join(sorted(coverage))})" if coverage else ""), option="judge")
     per_item: list[Any] = []
     runs: dict[str, None] = {}
-    for item, row in zip(items, rows, strict=True):
+    for reqs, row in zip(asked, rows, strict=True):
         got: dict[str, Any] = {}
-        for variant, req in protocol.requests(item):
-            hit = stored.get((req.json, variant))
+        for variant, req in reqs:
+            hit = stored.get((req.json, variant), {}).get(chosen) if chosen is not None else None
             if hit is None:
                 continue
             runs[hit["run_id"]] = None
@@ -274,7 +294,9 @@ def _store_details(store: Store, protocol: Any, items: Sequence[Mapping[str, Any
                             redact(str(v.get("raw") or "")), strings.add(_with_refs(prompt_text(hit["request"]), row)),
                             redact(str(v.get("error") or "")) or None]
         per_item.append(got or None)
-    return per_item, list(runs)
+    info = {"judge": redact(chosen) if chosen else None,
+            "other_judges": sorted(redact(k) for k in coverage if k != chosen)}
+    return per_item, list(runs), info
 
 
 def report_data(
@@ -292,11 +314,13 @@ def report_data(
     level: str = "nominal",
     n_resamples: int = 1000,
     seed: int = 0,
+    judge: str | None = None,
 ) -> dict[str, Any]:
     """The report's data. ``table`` is a verdict table with human labels joined
     (:func:`jurybox.stats.table.agreement_table`) or a bare verdict DataFrame (no agreement sections).
     With ``store`` and ``protocol`` (and the protocol's ``items`` of each row) each item's per-order
-    verdicts and prompts are looked up; ``run_id`` limits that to one run."""
+    verdicts and prompts are looked up; ``run_id`` limits that to one run and ``judge`` (a judge name
+    as the store has it) to one judge."""
     if isinstance(table, AgreementTable):
         at: AgreementTable | None = table
         df = table.table
@@ -327,9 +351,10 @@ def report_data(
     fields = {c: [_cell(v) for v in df[c].tolist()] for c in user_cols}
     if store is not None and protocol is not None and items is not None:
         rows = [{c: fields[c][i] for c in user_cols} for i in range(n)]
-        orders, found_runs = _store_details(store, protocol, items, run_id, strings, rows)
+        orders, found_runs, info = _store_details(store, protocol, items, run_id, strings, rows, judge)
         run_ids = run_ids or found_runs
         data["details_found"] = sum(o is not None for o in orders)
+        data["details_judge"] = info
     data["run"] = _run_section(df, cols, store, run_ids, prices)
 
     disagree: list[bool | None] = [None] * n

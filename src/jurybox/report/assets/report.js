@@ -96,7 +96,9 @@
       sec.appendChild(h('p', { class: 'note', text: 'No store given: model calls, tokens and cost are not shown.' }));
     }
     if (D.details_found !== undefined) {
-      sec.appendChild(h('p', { class: 'note', text: 'per-order verdicts and prompts found in the store for ' + D.details_found + ' of ' + N + ' items' }));
+      var dj = D.details_judge || {};
+      sec.appendChild(h('p', { class: 'note', text: 'per-order verdicts and prompts found in the store for ' + D.details_found + ' of ' + N + ' items' +
+        (dj.judge ? ', from judge ' + dj.judge : '') + (dj.other_judges && dj.other_judges.length ? ' (the store also has verdicts of ' + dj.other_judges.join(', ') + ' for these prompts: choose with --judge)' : '') }));
     }
     if (r.failures && r.failures.length) {
       sec.appendChild(h('h4', { text: 'failed calls (retried by the next run)' }));
