@@ -3,6 +3,7 @@ data, audit and jury sections against direct computations, and the command line.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -150,3 +151,27 @@ def test_one_judge_per_report_when_the_store_has_several(tmp_path, judged):
 
     with pytest.raises(JuryboxError, match="judges found"):
         build_report(verdicts, human="human", store=store, spec="pairwise", judge="nobody")
+
+
+def test_scores_at_the_ordinal_level(tmp_path):
+    from jurybox.api import run_judge
+
+    rng = np.random.default_rng(3)
+    rows = [{"instruction": f"q{i}", "response": f"answer {i}", "human": int(rng.integers(1, 6))} for i in range(50)]
+    data = tmp_path / "scores.jsonl"
+    write_table(pd.DataFrame(rows), data)
+
+    def opts(text, options):  # peaked on a text-dependent score
+        k = int(hashlib.sha256(text.encode()).hexdigest()[:2], 16) % len(options)
+        return {o: (0.6 if i == k else 0.4 / (len(options) - 1)) for i, o in enumerate(options)}
+
+    res = run_judge(data, "score", model=ScriptedBackend(opts), store=tmp_path / "s.sqlite", human="human")
+    v = tmp_path / "scores.verdicts.jsonl"
+    write_table(res.table, v)
+    d = build_report(v, human="human", level="ordinal", store=tmp_path / "s.sqlite", spec="score")
+    assert {"cohen_kappa_quadratic", "spearman", "kendall_tau_b"} <= set(d["agreement"]["statistics"])
+    labels = d["confusion"]["labels"]
+    assert labels == sorted(labels, key=float) and set(labels) <= {"1", "2", "3", "4", "5"}
+    assert sum(map(sum, d["confusion"]["matrix"])) == d["agreement"]["n_used"] == 50
+    assert d["calibration"]["n"] == 50 and all(c == pytest.approx(0.6) for c in d["items"]["confidence"])
+    assert d["details_found"] == 50
