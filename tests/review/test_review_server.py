@@ -219,3 +219,16 @@ def test_the_review_command_prints_its_url_and_resumes(tmp_path, flagged):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_verdict_review_items_show_the_judges_answer():
+    import pandas as pd
+
+    from jurybox.review.decisions import verdicts_review_set
+    from jurybox.stats.table import agreement_table
+
+    df = pd.DataFrame({"text": ["a", "b"], "label": ["A", "B"], "verdict": ["B", None],
+                       "verdict_status": ["ok", "unparsed"], "verdict_raw": ["B, clearly", "hmm?"]})
+    rs = verdicts_review_set(agreement_table(df, "label"), source="v")
+    assert [it["fields"]["the judge's answer"] for it in rs.items] == ["B, clearly", "hmm?"]
+    assert "verdict_raw" not in rs.items[0]["fields"]

@@ -142,8 +142,12 @@ def verdicts_review_set(table: Any, *, source: str, low_confidence: float = 0.6,
             why, order = f"the judge agrees but with confidence {conf:.2f} < {low_confidence}", (2, conf)
         else:
             continue
+        fields = {str(c): _cell(rec[c]) for c in shown}
+        for extra, name in (("_raw", "the judge's answer"), ("_error", "the judge's error")):
+            if vcol + extra in rec and _cell(rec[vcol + extra]) is not None:
+                fields[name] = _cell(rec[vcol + extra])
         rows.append((order, i, {"key": str(i), "row": i, "given": human, "judge": judge, "confidence": conf,
-                                "why": why, "fields": {str(c): _cell(rec[c]) for c in shown}}))
+                                "why": why, "fields": fields}))
     rows.sort(key=lambda r: (r[0], r[1]))
     items = [r[2] for r in rows]
     found: list[str] = sorted({str(_text(v)) for v in df[HUMAN].tolist() if _text(v) is not None}
