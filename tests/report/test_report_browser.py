@@ -146,3 +146,23 @@ def test_report_never_runs_payloads_from_the_data(driver, tmp_path, judged):
     assert any("<script>window.__xss = 1</script>" in t for t in fields)
     assert browser.requested_urls(driver) == [url]  # nothing fetched by a payload either
     assert driver.execute_script("return window.__xss") is None
+
+
+def test_report_shows_the_human_review(driver, tmp_path, judged):
+    from jurybox.review.decisions import verdicts_review_set
+    from jurybox.stats.table import agreement_table
+    from jurybox.store import Store
+
+    verdicts, store, res = judged
+    rs = verdicts_review_set(agreement_table(pd.read_json(verdicts, lines=True), "human"), source="x")
+    with Store(store) as st:
+        for it in rs.items[:3]:
+            st.add_review(rs.id, it["key"], "dana", "relabel", it["judge"])
+    out = tmp_path / "r.html"
+    write_report(build_report(verdicts, human="human", store=store, spec="pairwise"), out)
+    _open(driver, out)
+    assert browser.console_errors(driver) == []
+    p = driver.find_element(By.CSS_SELECTOR, "#reviews p[data-decided]")
+    assert p.get_attribute("data-decided") == "3" and "3 relabelled" in p.text and "dana" in p.text
+    # relabelled to the judge's label each time: the reviewer agrees with the judge on all three
+    assert "agreement 1.000" in driver.find_element(By.ID, "reviews").text

@@ -175,3 +175,24 @@ def test_scores_at_the_ordinal_level(tmp_path):
     assert sum(map(sum, d["confusion"]["matrix"])) == d["agreement"]["n_used"] == 50
     assert d["calibration"]["n"] == 50 and all(c == pytest.approx(0.6) for c in d["items"]["confidence"])
     assert d["details_found"] == 50
+
+
+def test_review_decisions_appear_in_the_report(tmp_path, judged):
+    from jurybox.review.decisions import current_decisions, reviewer_agreement, verdicts_review_set
+    from jurybox.stats.table import agreement_table
+    from jurybox.store import Store
+
+    verdicts, store, res = judged
+    assert "reviews" not in build_report(verdicts, human="human", store=store)
+    rs = verdicts_review_set(agreement_table(pd.read_json(verdicts, lines=True), "human"), source="x")
+    with Store(store) as st:
+        for it in rs.items[:5]:
+            st.add_review(rs.id, it["key"], "dana", "keep")
+        st.add_review(rs.id, rs.items[0]["key"], "dana", "", undo=True)
+        st.add_review(rs.id, rs.items[1]["key"], "eve", "relabel", it["judge"])
+        rows = st.reviews(rs.id)
+    d = build_report(verdicts, human="human", store=store)
+    (r,) = d["reviews"]
+    assert r["decided"] == 4 and r["counts"] == {"keep": 3, "relabel": 1, "drop": 0}
+    assert r["rows"] == 7 and r["undos"] == 1 and r["reviewers"] == ["dana", "eve"]
+    assert r["agreement"] == reviewer_agreement(rs, current_decisions(rows))

@@ -249,6 +249,30 @@ def _with_refs(text: str, row: Mapping[str, Any]) -> str:
     return text
 
 
+def _reviews(store: Store, at: AgreementTable | None, flagged: pd.DataFrame | None, source: str) -> list[dict[str, Any]]:
+    """The human decisions made with ``jurybox review`` on this verdict table or flagged file: counts
+    of the decisions in force, rows appended, reviewers, and the reviewers' agreement with the judge."""
+    from jurybox.review.decisions import current_decisions, errors_review_set, reviewer_agreement, verdicts_review_set
+
+    sets = []
+    if at is not None:
+        sets.append(("verdicts", verdicts_review_set(at, source=source)))
+    if flagged is not None:
+        sets.append(("label errors", errors_review_set(flagged, source=source)))
+    out = []
+    for what, rs in sets:
+        rows = store.reviews(rs.id)
+        if not rows:
+            continue
+        now = {k: v for k, v in current_decisions(rows).items() if k in rs.keys()}
+        counts = {d: sum(1 for v in now.values() if v["decision"] == d) for d in ("keep", "relabel", "drop")}
+        out.append({"of": what, "n_items": len(rs.items), "decided": len(now), "counts": counts, "rows": len(rows),
+                    "undos": sum(1 for r in rows if r["decision"] == "undo"),
+                    "reviewers": sorted({str(r["reviewer"]) for r in rows}),
+                    "agreement": reviewer_agreement(rs, now)})
+    return out
+
+
 def _store_details(store: Store, protocol: Any, items: Sequence[Mapping[str, Any]], run_id: str | None,
                    strings: _Strings, rows: Sequence[Mapping[str, Any]], judge: str | None = None,
                    ) -> tuple[list[Any], list[str], dict[str, Any]]:
@@ -390,6 +414,10 @@ def report_data(
         data["audit"] = _audit(audit)
     if flagged is not None:
         data["errors"] = _errors(flagged)
+    if store is not None:
+        reviews = _reviews(store, at, flagged, source or "")
+        if reviews:
+            data["reviews"] = reviews
 
     raw = df[cols["raw"]].tolist() if cols["raw"] else [None] * n
     err = df[cols["error"]].tolist() if cols["error"] else [None] * n

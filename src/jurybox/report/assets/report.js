@@ -229,6 +229,18 @@
       return h('tr', {}, r.map(function (v) { return h('td', { text: typeof v === 'number' ? num(v) : str(v) }); }));
     }), { id: 'errors-table' }));
   })();
+  if (D.reviews) (function () {
+    var sec = section('reviews', 'Human review');
+    D.reviews.forEach(function (r) {
+      var a = r.agreement, k = a.kappa;
+      sec.appendChild(h('p', { 'data-decided': r.decided, text: 'review of the ' + r.of + ': ' + r.decided + ' of ' + r.n_items + ' items decided (' +
+        r.counts.keep + ' kept, ' + r.counts.relabel + ' relabelled, ' + r.counts.drop + ' dropped) by ' + r.reviewers.join(', ') +
+        '; ' + r.rows + ' decisions recorded, ' + r.undos + ' of them undos' }));
+      sec.appendChild(h('p', { text: k ? "reviewers' agreement with the judge on the decided items: Cohen's kappa " + num(k.estimate) + ' [' + num(k.low) + ', ' + num(k.high) +
+        '], agreement ' + num(a.accuracy.estimate) + ' [' + num(a.accuracy.low) + ', ' + num(a.accuracy.high) + '] (95% intervals, ' + a.n + ' items)'
+        : "reviewers' agreement with the judge: fewer than two decided items to compare" }));
+    });
+  })();
   if (D.disagreements) (function () {
     var sec = section('disagreements', 'Most confident judge-human disagreements');
     if (!D.disagreements.length) { sec.appendChild(h('p', { text: 'none: the judge agrees with every human label it answered' })); return; }
