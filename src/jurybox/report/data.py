@@ -252,7 +252,12 @@ def _with_refs(text: str, row: Mapping[str, Any]) -> str:
 def _reviews(store: Store, at: AgreementTable | None, flagged: pd.DataFrame | None, source: str) -> list[dict[str, Any]]:
     """The human decisions made with ``jurybox review`` on this verdict table or flagged file: counts
     of the decisions in force, rows appended, reviewers, and the reviewers' agreement with the judge."""
-    from jurybox.review.decisions import current_decisions, errors_review_set, reviewer_agreement, verdicts_review_set
+    from jurybox.review.decisions import (
+        current_decisions,
+        errors_review_set,
+        reviewer_agreement,
+        verdicts_review_set,
+    )
 
     sets = []
     if at is not None:
