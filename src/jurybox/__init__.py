@@ -10,6 +10,9 @@ same way (``jurybox.engine``, ``jurybox.stats``...) and is not promised to stay 
 * several judges: :func:`jury_table` (:class:`JuryResult`)
 * label errors: :func:`find_errors` (:class:`FoundErrors`)
 * reranking: :func:`rank` (:class:`RankResult`: PRP, setwise, listwise, pointwise)
+* from LLM labels to a cheap classifier: :func:`generate_taxonomy` (TnT-LLM phase 1),
+  :func:`distill_dataset` (not ``distill``, the name of the package) and :func:`predict` (the
+  student), :func:`distill_with_budget` (random, LLKD or Locle-style choice of the rows the LLM labels)
 * a judge's settings: :class:`JudgeSpec`; :func:`get_backend`, :func:`parse_backend_options`,
   :func:`make_protocol`, :func:`register_protocol`
 """
@@ -42,10 +45,12 @@ from jurybox.types import Verdict
 if TYPE_CHECKING:
     from jurybox.audit.dataset import audit_dataset
     from jurybox.audit.runner import AuditReport
+    from jurybox.distill.api import distill_dataset, distill_with_budget, predict
     from jurybox.jury.api import JuryResult, jury_table
     from jurybox.labelerrors.pipeline import FoundErrors, find_errors
     from jurybox.rank.runner import RankResult, rank
     from jurybox.stats.table import AgreementTable, agreement, agreement_table
+    from jurybox.taxonomy.generate import generate_taxonomy
 
 __version__ = "0.1.0"
 
@@ -63,6 +68,10 @@ _LAZY = {
     "agreement": "jurybox.stats.table",
     "agreement_table": "jurybox.stats.table",
     "AgreementTable": "jurybox.stats.table",
+    "distill_dataset": "jurybox.distill.api",
+    "distill_with_budget": "jurybox.distill.api",
+    "predict": "jurybox.distill.api",
+    "generate_taxonomy": "jurybox.taxonomy.generate",
 }
 
 
@@ -106,13 +115,17 @@ __all__ = [
     "agreement",
     "agreement_table",
     "audit_dataset",
+    "distill_dataset",
+    "distill_with_budget",
     "evaluate",
     "find_errors",
+    "generate_taxonomy",
     "get_backend",
     "judge",
     "jury_table",
     "make_protocol",
     "parse_backend_options",
+    "predict",
     "rank",
     "register_protocol",
     "run_judge",
