@@ -68,7 +68,7 @@ def distill_command(
         if given:
             raise JuryboxError(f"{given[0]} is for the teacher of --budget; without --budget, distill learns "
                                f"--label-field {label_field}")
-        student, res = api.distill(dataset, text_field=text_field, label_field=label_field, out=out, embedder=embedder,
+        student, res = api.distill_dataset(dataset, text_field=text_field, label_field=label_field, out=out, embedder=embedder,
                                    C=c, confidence_field=confidence_field, human_field=human,
                                    target_accuracy=target_accuracy, conservative=conservative,
                                    min_confidence=min_confidence, encoding=encoding)

@@ -24,7 +24,7 @@ from jurybox.errors import InputError, JuryboxError
 from jurybox.items import load_table, output_names
 from jurybox.types import Record
 
-__all__ = ["DistillResult", "LabelledSelection", "distill", "distill_with_budget", "label_with_budget", "predict",
+__all__ = ["DistillResult", "LabelledSelection", "distill_dataset", "distill_with_budget", "label_with_budget", "predict",
            "spec_name", "texts_of"]
 
 Data = pd.DataFrame | str | os.PathLike[str]
@@ -87,7 +87,7 @@ class DistillResult(Record):
     train_accuracy: float | None = None
 
 
-def distill(
+def distill_dataset(
     data: Data,
     *,
     text_field: str = "text",
