@@ -9,8 +9,9 @@ rendered prompts. Then, timed separately (median of --repeats):
 * ``store``: the report with the store and --protocol pairwise: each item's prompts and per-order
   verdicts, looked up by rendering the requests again (no model loaded).
 
-Printed per case: generation seconds, file size (MB), bytes per item, and the share of the file
-that is the items' own text. With Chromium installed (make browser) it also opens each file from
+Printed per case: generation seconds, file size (MB), its gzip size (for sending it: the page itself
+is not compressed), bytes per item, and the share of the file that is the items' own text (the
+synthetic words compress far better than real text, so the gzip column flatters). With Chromium installed (make browser) it also opens each file from
 disk headless and prints the time until the page has drawn (median of 3 loads).
 Run: ``python bench/report_size.py [--sizes 1000,10000] [--repeats 3] [--no-browser]``.
 """
@@ -18,6 +19,7 @@ Run: ``python bench/report_size.py [--sizes 1000,10000] [--repeats 3] [--no-brow
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import statistics
@@ -104,7 +106,8 @@ def main() -> None:
     ap.add_argument("--profiles", default="long,short", help="item lengths: long (LLMBar-like), short")
     ap.add_argument("--no-browser", action="store_true")
     args = ap.parse_args()
-    print(f"{'N':>6} {'text':>6} {'case':>6} {'gen s':>7} {'MB':>7} {'B/item':>8} {'text share':>10} {'page s':>7}")
+    print(f"{'N':>6} {'text':>6} {'case':>6} {'gen s':>7} {'MB':>7} {'gzip MB':>8} {'B/item':>8} {'text share':>10} "
+          f"{'page s':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for profile in args.profiles.split(","):
@@ -122,7 +125,8 @@ def main() -> None:
                         size = write_report(data, out)
                         times.append(time.perf_counter() - t)
                     page = None if args.no_browser else page_ready_seconds(out)
-                    print(f"{n:>6} {profile:>6} {case:>6} {statistics.median(times):>7.2f} {size / 1e6:>7.2f} "
+                    gz = len(gzip.compress(out.read_bytes(), compresslevel=6))
+                    print(f"{n:>6} {profile:>6} {case:>6} {statistics.median(times):>7.2f} {size / 1e6:>7.2f} {gz / 1e6:>8.2f} "
                           f"{size / n:>8.0f} {text_bytes / size:>10.0%} {'-' if page is None else f'{page:.2f}':>7}",
                           flush=True)
                 print(f"       (setup: judging {n} {profile} items x 2 orders with the scripted backend: {setup:.1f} s; "
