@@ -76,3 +76,30 @@ def test_shapes_are_checked():
         judge_vs_humans(np.ones((5, 3)), np.ones(4))
     with pytest.raises(JuryboxError, match="at least 2 raters"):
         replace_rater_alpha(np.ones((5, 1)), np.ones(5))
+
+
+def test_rater_command(tmp_path, capsys):
+    import json
+
+    import pandas as pd
+
+    from jurybox.cli import main
+
+    truth, human = ratings(n=60, seed=3)
+    df = pd.DataFrame({"r1": human[:, 0], "r2": human[:, 1], "r3": human[:, 2], "judge": truth,
+                       "aspect": ["x"] * 30 + ["y"] * 30})
+    p = tmp_path / "ratings.csv"
+    df.to_csv(p, index=False)
+    main(["rater", str(p), "--human", "r1,r2,r3", "--judge", "judge", "--group", "aspect", "--resamples", "50",
+          "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"x", "y"} and out["x"]["n_items"] == 30
+    assert out["x"]["spearman"]["estimate"] == pytest.approx(spearman(truth[:30], human[:30].mean(axis=1)))
+    df["r2"] = df["r2"].astype(object)
+    df.loc[4, "r2"] = "five"
+    df.to_csv(p, index=False)
+    with pytest.raises(SystemExit) as e:
+        main(["rater", str(p), "--human", "r1,r2,r3", "--judge", "judge"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "row 5" in err and "r2" in err
