@@ -57,10 +57,14 @@ def predict_proba_linear(X: Any, coef: np.ndarray, intercept: np.ndarray) -> np.
 def fit_logreg(X: Any, y: np.ndarray, *, C: float = 10.0, max_iter: int = 2000,
                sample_weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fit scikit-learn's LogisticRegression (lbfgs, multinomial); return (coef, intercept)."""
+    import warnings
+
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=C, max_iter=max_iter)
-    clf.fit(X, y, sample_weight=sample_weight)
+    with warnings.catch_warnings():  # early selection rounds have few rows per class: expected, not a problem
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater than 50%")
+        clf.fit(X, y, sample_weight=sample_weight)
     return np.asarray(clf.coef_, dtype=np.float64), np.asarray(clf.intercept_, dtype=np.float64)
 
 
