@@ -71,6 +71,7 @@ def main() -> int:
     ap.add_argument("--data", default=str(HERE.parent / "shared" / "data" / "newsroom" / "newsroom.json"))
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--n-ctx", type=int, default=6144, help="context window (the longest article needs ~4k tokens)")
+    ap.add_argument("--threads", type=int, default=1, help="llama.cpp threads (1 on a shared machine)")
     ap.add_argument("--articles", type=int, default=None, help="use N articles (all their summaries)")
     ap.add_argument("--store", default=str(HERE / ".jurybox" / "bench-newsroom.sqlite"))
     ap.add_argument("--budget-min", type=float, default=19.0)
@@ -87,7 +88,8 @@ def main() -> int:
     rows = sorted((r for r in rows if r["article"] in order), key=lambda r: (order[r["article"]], r["id"]))
     items = [{"instruction": r["article"], "response": r["summary"]} for r in rows]
 
-    backend = get_backend(args.model, n_ctx=args.n_ctx)
+    local = not args.model.startswith(("scripted", "openai:"))
+    backend = get_backend(args.model, **({"n_ctx": args.n_ctx, "n_threads": args.threads} if local else {}))
     template = str(HERE / "bench" / "templates" / "newsroom-score.j2")
     judges = {a: Judge(Score(criteria=questions[a], template=template), backend, f"newsroom:{a}") for a in ASPECTS}
     per_item = {a: build_tasks(j, items)[1] for a, j in judges.items()}
