@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from jurybox.types import Record
 __all__ = ["DistillResult", "LabelledSelection", "distill_dataset", "distill_with_budget", "label_with_budget", "predict",
            "spec_name", "texts_of"]
 
-Data = pd.DataFrame | str | os.PathLike[str]
+Data: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
 
 def _missing(v: Any) -> bool:

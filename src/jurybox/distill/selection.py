@@ -70,8 +70,7 @@ def _sq_dist_to(X: Any, i: int) -> np.ndarray:
     return np.maximum(nx + ni - 2 * dots, 0.0)
 
 
-def k_center_greedy(X: Any, k: int, *, candidates: Sequence[int] | None = None,
-                    centers: Sequence[int] = (), seed: int = 0) -> np.ndarray:
+def k_center_greedy(X: Any, k: int, *, candidates: Any = None, centers: Any = (), seed: int = 0) -> np.ndarray:
     """Farthest-first traversal (Gonzalez's 2-approximation of k-center): pick ``k`` rows of
     ``candidates`` (default all), each the one farthest from everything chosen so far and from
     ``centers`` (already labelled rows). With no centers the first pick is random (``seed``).
@@ -101,7 +100,7 @@ def k_center_greedy(X: Any, k: int, *, candidates: Sequence[int] | None = None,
     return cand[np.array(picked, dtype=np.int64)]
 
 
-def uncertain_first(student_probs: Any, candidates: Sequence[int], k: int) -> np.ndarray:
+def uncertain_first(student_probs: Any, candidates: Any, k: int) -> np.ndarray:
     """The ``k`` candidates with the highest student entropy (ties: lower index first)."""
     cand = np.asarray(candidates, dtype=np.int64)
     h = entropy(np.asarray(student_probs)[cand])
@@ -109,7 +108,7 @@ def uncertain_first(student_probs: Any, candidates: Sequence[int], k: int) -> np
     return cand[order[:k]]
 
 
-def locle_pick(X: Any, student_probs: Any, candidates: Sequence[int], labelled: Sequence[int], k: int,
+def locle_pick(X: Any, student_probs: Any, candidates: Any, labelled: Any, k: int,
                *, widen: int = 3) -> np.ndarray:
     """Locle-style round: the ``widen * k`` most uncertain candidates, then ``k`` of them by a
     k-center step away from the labelled rows and each other."""

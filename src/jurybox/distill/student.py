@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 from collections import Counter
 from collections.abc import Sequence
@@ -89,7 +90,7 @@ class Student:
         p = self.predict_proba(texts)
         return [self.labels[i] for i in p.argmax(axis=1)]
 
-    def save(self, out: str | Path) -> Path:
+    def save(self, out: str | os.PathLike[str]) -> Path:
         """Write the model folder (module docstring); model.json last."""
         out = Path(out)
         if out.exists() and not out.is_dir():
@@ -122,7 +123,7 @@ def train_student(
     *,
     C: float = 10.0,
     X: Any = None,
-    sample_weight: Sequence[float] | None = None,
+    sample_weight: Any = None,
     label_set: Sequence[str] | None = None,
     source: str | None = None,
     field_name: str | None = None,
@@ -182,7 +183,7 @@ def _versions() -> dict[str, str]:
     return {"python": platform.python_version(), "numpy": np.__version__, "scikit-learn": sklearn.__version__}
 
 
-def load_student(path: str | Path) -> Student:
+def load_student(path: str | os.PathLike[str]) -> Student:
     """A saved student, its files checked against the sha256 in model.json."""
     p = Path(path)
     meta_path = p / "model.json"
