@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from jurybox.backends.registry import get_backend
-from jurybox.mcqa import run_mcqa
+from jurybox.mcqa import route_by_confidence, run_mcqa
 
 HERE = Path(__file__).resolve().parents[1]
 SUBJECTS = ("clinical_knowledge", "college_medicine", "computer_security", "high_school_biology", "marketing")
@@ -85,6 +85,17 @@ def main() -> int:
                   f"normalisation: {report.normalisation[metric]}")
             for subject, iv in table.groups.items():
                 print(f"    {subject:<22} {_iv(iv)}  (n={table.group_n[subject]})")
+        b = report.letter_bias
+        if b is not None:
+            print("letters (original order): chosen share / right-answer share / accuracy when right there: "
+                  + "; ".join(f"{k} {b.predicted_share[k]:.3f} / {b.gold_share[k]:.3f} / {_iv(b.recall[k])}"
+                              for k in b.letters))
+        conf = report.table["confidence"].tolist()
+        correct = [bool(c) for c in report.table["correct"]]
+        for th in (0.5, 0.7, 0.9):
+            _, r = route_by_confidence(conf, th, correct)
+            print(f"review below {th}: {r.n_routed} of {r.n} routed ({1 - r.coverage:.1%}); accuracy kept "
+                  f"{_iv(r.auto_accuracy)}, routed {_iv(r.routed_accuracy)}; {r.errors_routed:.1%} of errors routed")
     print(f"\nwall {time.perf_counter() - t0:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in reports.items()}, indent=1))
