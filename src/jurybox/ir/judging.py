@@ -159,6 +159,7 @@ def _judge_table(table: pd.DataFrame, source: str | None, spec: JudgeSpec | None
     out["expected_grade"] = [v.score for v in verdicts]
     out["grade_probs"] = [v.probs for v in verdicts]
     out["verdict_status"] = [v.status for v in verdicts]
+    out["latency_s"] = [v.latency_s for v in verdicts]  # as stored: the model time the pair took when judged
     qrels = to_qrels(out["query_id"].tolist(), out["doc_id"].tolist(), [v.label for v in verdicts],
                      [v.score for v in verdicts], grade)
     return PoolJudgments(qrels, out, stats, sum(v.label is None for v in verdicts), grade)

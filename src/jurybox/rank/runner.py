@@ -111,6 +111,8 @@ class QueryStats(Record):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     wall_s: float = 0.0
+    model_s: float = 0.0  # the model time of the query's tasks as stored (what a run on an empty store spends)
+    task_prompt_tokens: int = 0  # the prompt tokens of the query's tasks as stored
     n_ties: int = 0
     n_unparsed: int = 0
     n_failed: int = 0
@@ -298,9 +300,11 @@ def rank_queries(
             before = session.stats.to_dict()
             t0 = time.perf_counter()
             counted: set[tuple[type, tuple[int, ...]]] = set()
+            keys: set[str] = set()
 
             def answer(batch: list[Any], qc: QueryCandidates = qc, texts: list[str] = texts, row: int = row,
-                       qs: QueryStats = qs, counted: set[tuple[type, tuple[int, ...]]] = counted) -> list[Any]:
+                       qs: QueryStats = qs, counted: set[tuple[type, tuple[int, ...]]] = counted,
+                       keys: set[str] = keys) -> list[Any]:
                 built = []
                 tasks: list[Task] = []
                 for q in batch:
@@ -313,6 +317,11 @@ def rank_queries(
                     built.append((q, item, ids, ts))
                     tasks.extend(ts)
                 results = session.run(tasks)
+                for t in tasks:
+                    if t.key not in keys:
+                        keys.add(t.key)
+                        qs.model_s += results[t.key].latency_s
+                        qs.task_prompt_tokens += results[t.key].prompt_tokens
                 out = []
                 for q, item, ids, ts in built:
                     v = protocol.combine(item, {t.variant: results[t.key] for t in ts})
