@@ -162,3 +162,27 @@ def test_jurybox_rank_is_the_entry_point_whatever_was_imported_first():
                                                                   "import jurybox;")],
                          capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["RankResult", "['a',", "'b']"]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from jurybox.protocols.listwise import parse_permutation  # noqa: E402
+
+
+@given(st.permutations(list(range(1, 9))), st.booleans())
+@settings(max_examples=100, deadline=None)
+def test_every_permutation_parses_in_both_forms(perm, arrows):
+    text = " > ".join(f"[{i}]" for i in perm) if arrows else json.dumps({"ranking": perm})
+    assert parse_permutation(text, 8) == (list(perm), "")
+
+
+@given(st.lists(st.integers(0, 10), min_size=0, max_size=10))
+@settings(max_examples=200, deadline=None)
+def test_anything_but_a_permutation_is_refused(seq):
+    n = 6
+    got, why = parse_permutation(json.dumps({"ranking": seq}), n)
+    if sorted(seq) == list(range(1, n + 1)):
+        assert got == seq
+    else:
+        assert got is None and why

@@ -224,3 +224,30 @@ def test_several_queries_get_their_own_statistics(store):
     assert set(res.run.query_id) == {"a", "b"}
     d = res.to_dict()
     assert d["per_query"][1]["n_candidates"] == 8 and d["model_calls"] == 14
+
+
+def test_a_concurrent_backend_runs_each_batch_concurrently_with_the_same_result(tmp_path):
+    q = query(10, seed=12)
+    with Store(tmp_path / "a.sqlite") as s:
+        serial = rank([q], "prp-allpair", model=scripted(bias=1.0), store=s)
+    concurrent = scripted(bias=1.0)
+    concurrent.concurrency = 4
+    with Store(tmp_path / "b.sqlite") as s:
+        streamed = rank([q], "prp-allpair", model=concurrent, store=s)
+        again = rank([q], "prp-heapsort", model=concurrent, store=s, top_k=3)
+    assert streamed.run.equals(serial.run)
+    assert streamed.stats.model_calls == serial.stats.model_calls == 90
+    assert again.stats.model_calls == 0  # every heapsort pair is one of the all-pairs tasks
+
+
+def test_the_estimate_is_exact_where_the_questions_do_not_depend_on_the_answers(store):
+    q = query(11, seed=13)
+    for method, kw in (("listwise", {"window": 6, "stride": 3, "passes": 2}), ("pointwise", {}),
+                       ("prp-sliding", {"top_k": 4}), ("setwise", {"permutations": "cyclic"})):
+        res = rank([q], method, model=scripted(bias=0.3), store=store, **kw)
+        if method in ("listwise", "pointwise"):
+            assert res.estimate.calls == res.stats.model_calls, method
+        else:  # which questions repeat depends on the answers: an estimate of the same order
+            assert 0.5 * res.stats.model_calls <= res.estimate.calls <= 2 * res.stats.model_calls, method
+    sliding = rank([q], "prp-sliding", model=scripted(bias=0.3), store=store, top_k=4)
+    assert sliding.stats.model_calls == 0 and sliding.queries[0].tasks <= 2 * sum(11 - 1 - p for p in range(4))

@@ -136,9 +136,10 @@ class QueryStats(Record):
 class CostEstimate(Record):
     """Model calls and prompt tokens a run would make on an empty store (before store lookups).
 
-    Exact for prp-allpair, prp-sliding, listwise and pointwise (their questions do not depend on
-    the answers, up to repeats); for the heapsorts it is the count of one simulated run with a
-    consistent comparator on a random true order. Tokens are characters / 4 of the rendered prompts."""
+    Exact for prp-allpair, pointwise and listwise (their questions do not depend on the answers;
+    listwise with several passes, up to a window met twice); for prp-sliding (which pairs repeat
+    depends on the swaps) and the heapsorts it is the count of one simulated run with a consistent
+    comparator on a random true order. Tokens are characters / 4 of the rendered prompts."""
 
     method: str
     n_queries: int
