@@ -243,7 +243,11 @@
   })();
   if (D.disagreements) (function () {
     var sec = section('disagreements', 'Most confident judge-human disagreements');
-    if (!D.disagreements.length) { sec.appendChild(h('p', { text: 'none: the judge agrees with every human label it answered' })); return; }
+    if (!D.disagreements.length) {
+      var used = D.agreement ? D.agreement.n_used : 0;
+      sec.appendChild(h('p', { text: used ? 'none: the judge agrees with the human label on all ' + used + ' items compared' : 'no item has both a readable verdict and a human label' }));
+      return;
+    }
     sec.appendChild(table(['row', 'human', 'judge', 'judge confidence'], D.disagreements.map(function (d) {
       return h('tr', { 'data-i': d.i, onclick: function () { showDetail(d.i); document.getElementById('detail').scrollIntoView(); } },
         [h('td', { text: d.i + 1 }), h('td', { text: d.human }), h('td', { text: d.judge }), h('td', { class: 'num', text: num(d.confidence) })]);
