@@ -196,3 +196,17 @@ def test_review_decisions_appear_in_the_report(tmp_path, judged):
     assert r["decided"] == 4 and r["counts"] == {"keep": 3, "relabel": 1, "drop": 0}
     assert r["rows"] == 7 and r["undos"] == 1 and r["reviewers"] == ["dana", "eve"]
     assert r["agreement"] == reviewer_agreement(rs, current_decisions(rows))
+
+
+def test_a_missing_browser_is_reported_not_hidden(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    class Missing(Exception):
+        pass
+
+    def missing(reason):
+        raise Missing(reason)
+
+    monkeypatch.setattr(browser, "CHROMIUM", Path("/nonexistent/chromium"))
+    with pytest.raises(Missing, match="make browser"):
+        browser.start_browser(tmp_path, missing)
