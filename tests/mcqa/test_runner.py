@@ -202,3 +202,25 @@ def test_cli_json_and_bad_input(tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert "bad_test.csv" in err and "row 1" in err and "answer" in err
+
+
+def test_numbered_choices_with_fewer_options_and_named_columns(tmp_path):
+    p = tmp_path / "mixed.csv"
+    p.write_text("question,choice0,choice1,choice2,answer,opt_x,opt_y\nq1,a,b,c,C,u,v\nq2,a,b,,1,u,v\n")
+    ds = read_mcqa(p)
+    assert [it["choices"] for it in ds.items] == [["a", "b", "c"], ["a", "b"]] and ds.answers == [2, 1]
+    named = read_mcqa(p, choices=["opt_x", "opt_y"], answer=None)
+    assert named.items[0]["choices"] == ["u", "v"] and named.answers == [None, None]
+    gap = tmp_path / "gap.csv"
+    gap.write_text("question,choice0,choice1,choice2,answer\nq1,a,,c,0\n")
+    with pytest.raises(InputError, match="empty choice") as e:
+        read_mcqa(gap)
+    assert e.value.field == "choice1"
+
+
+def test_without_answer_key_it_only_prelabels():
+    df = QUESTIONS.drop(columns=["answer"])
+    r = run_mcqa(df, model=ScriptedBackend(options=knower), store=":memory:", review_below=0.9)
+    assert r.n_answered == 0 and r.accuracy["acc"].n == 0
+    assert r.routing.auto_accuracy is None and r.routing.n_auto == 12  # knower is 97% sure: nothing routed
+    assert r.table["prediction"].notna().all()
