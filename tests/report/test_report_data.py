@@ -92,8 +92,8 @@ def test_audit_and_jury_sections(tmp_path, judged):
     judges = {name: np.where(rng.random(600) < acc, truth, np.where(truth == "A", "B", "A"))
               for name, acc in (("j1", 0.9), ("j2", 0.75), ("j3", 0.6))}
     jt = pd.DataFrame({"instruction": [f"q{i}" for i in range(600)], "human": truth,
-                       **{f"verdict[{k}]": v for k, v in judges.items()}, "jury_verdict": truth})
-    jt["verdict"] = jt["jury_verdict"]
+                       **{f"verdict[{k}]": v for k, v in judges.items()}, "jury_verdict": truth,
+                       "jury_confidence": np.linspace(0.5, 1.0, 600)})
     jpath = tmp_path / "jury.jsonl"
     write_table(jt, jpath)
     d = build_report(jpath, human="human", audit=audit_json)
@@ -104,6 +104,9 @@ def test_audit_and_jury_sections(tmp_path, judged):
     assert j["judges"] == ["j1", "j2", "j3"]
     assert j["kappa"][0][1] == pytest.approx(cohen_kappa(judges["j1"], judges["j2"]))
     assert len(j["dawid_skene_accuracy"]) == 3 and j["dawid_skene_accuracy"][0] > j["dawid_skene_accuracy"][2]
+    assert d["calibration"]["n"] == 600  # the jury's confidence column is its confidence
+    # the jury's verdict is the one compared with the human labels
+    assert d["agreement"]["statistics"]["accuracy"]["estimate"] == 1.0 and d["items"]["verdict"][:3] == list(truth[:3])
 
 
 def _cli(*args, cwd=None):

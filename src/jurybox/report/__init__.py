@@ -51,6 +51,8 @@ def build_report(
     from jurybox.store import open_store
 
     df, source = load_table(verdicts, encoding)
+    if verdict_field is None and "verdict" not in df.columns and "jury_verdict" in df.columns:
+        verdict_field = "jury_verdict"  # a table written by jurybox jury
     table: Any = (agreement_table(df, human, human_field=human_field, key=key, verdict_field=verdict_field)
                   if human is not None else df)
     audit_data: Mapping[str, Any] | None = None
@@ -70,7 +72,7 @@ def build_report(
 
         price_table = load_prices(prices)
     name = title or f"jurybox report: {Path(source).name if source else 'verdicts'}"
-    common = dict(title=name, source=source, run_id=run_id, audit=audit_data, flagged=fl, prices=price_table,
+    common = dict(title=name, source=source, run_id=run_id, verdict_field=verdict_field, audit=audit_data, flagged=fl, prices=price_table,
                   level=level, n_resamples=n_resamples, seed=seed)
     if store is None:
         return report_data(table, **common)

@@ -344,6 +344,7 @@ def report_data(
     n_resamples: int = 1000,
     seed: int = 0,
     judge: str | None = None,
+    verdict_field: str | None = None,
 ) -> dict[str, Any]:
     """The report's data. ``table`` is a verdict table with human labels joined
     (:func:`jurybox.stats.table.agreement_table`) or a bare verdict DataFrame (no agreement sections).
@@ -356,7 +357,7 @@ def report_data(
         vcol, scol = table.verdict_field, table.status_field
     else:
         at, df = None, table
-        vcol, scol = verdict_columns(df.columns, None)
+        vcol, scol = verdict_columns(df.columns, verdict_field)
     prefix = vcol[: -len("verdict")] if vcol.endswith("verdict") else ""
     cols: dict[str, str | None] = {"verdict": vcol, "status": scol}
     for name in JUDGE_COLUMNS[1:]:
@@ -368,6 +369,8 @@ def report_data(
               (df[scol].where(df[scol].notna(), None).tolist() if scol else ["ok"] * n)]
     probs = [_probs(p) for p in df[cols["probs"]].tolist()] if cols["probs"] else [None] * n
     conf = np.array([p.get(v, np.nan) if p and v is not None else np.nan for p, v in zip(probs, verdict)], dtype=float)
+    if vcol == "jury_verdict" and "jury_confidence" in df.columns:  # the jury's support for its verdict
+        conf = pd.to_numeric(df["jury_confidence"], errors="coerce").to_numpy(dtype=float)
     human = [_label(h) for h in df[HUMAN].tolist()] if at is not None else None
     judged = [v if s == "ok" else None for v, s in zip(verdict, status)]
 
