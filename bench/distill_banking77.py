@@ -201,8 +201,13 @@ def stage_ceiling(work: Work, a: argparse.Namespace) -> None:
     work.save("ceiling", out)
 
 
+#: (name, strategy, init_fraction): Locle with its default half of the budget on k-means medoids, and
+#: "medoids", the whole budget on the coverage step (no uncertainty rounds)
+VARIANTS = (("random", "random", 0.2), ("llkd", "llkd", 0.2), ("locle", "locle", 0.5), ("medoids", "locle", 1.0))
+
+
 def run_curve(X: np.ndarray, labels: list[str | None], conf: list[float | None], names: list[str],
-              e_test: np.ndarray, yte: np.ndarray, N: int, strategy: str, seed: int) -> float:
+              e_test: np.ndarray, yte: np.ndarray, N: int, strategy: str, seed: int, init: float) -> float:
     from jurybox.distill.selection import select_and_label
 
     idx = {n: i for i, n in enumerate(names)}
@@ -213,7 +218,7 @@ def run_curve(X: np.ndarray, labels: list[str | None], conf: list[float | None],
     def train_predict(rows, ys, ws):  # type: ignore[no-untyped-def]
         return fit_predict(X[rows], [idx[y] for y in ys], X, weights=ws)
 
-    sel = select_and_label(strategy, X, N, teacher, train_predict, rounds=3, seed=seed)
+    sel = select_and_label(strategy, X, N, teacher, train_predict, rounds=3, seed=seed, init_fraction=init)
     rows, ys, ws = sel.training_set()
     p = fit_predict(X[np.array(rows)], [idx[y] for y in ys], e_test,
                     weights=np.array(ws) if strategy == "llkd" else None)
@@ -227,18 +232,18 @@ def curves(work: Work, key: str, X: np.ndarray, labels: list[str | None], conf: 
     yte = test.category.map({n: i for i, n in enumerate(names)}).values
     out = work.results.get(key, {})
     for N in Ns:
-        for strategy in ("random", "llkd", "locle"):
-            name = f"{strategy}@{N}"
+        for vname, strategy, init in VARIANTS:
+            name = f"{vname}@{N}"
             if name in out and out[name].get("n_seeds_done") == len(seeds):
                 continue
             t0 = time.perf_counter()
-            accs = [run_curve(X, labels, conf, names, e_test, yte, N, strategy, s) for s in seeds]
+            accs = [run_curve(X, labels, conf, names, e_test, yte, N, strategy, s, init) for s in seeds]
             out[name] = {"accuracy": seed_interval(accs), "per_seed": accs, "n_seeds_done": len(seeds),
                          "seconds": time.perf_counter() - t0}
             print(f"{key} {name}: {np.mean(accs):.3f} {np.round(accs, 3)} ({time.perf_counter() - t0:.0f} s)",
                   flush=True)
             work.save(key, out)
-        for strategy in ("llkd", "locle"):
+        for strategy in ("llkd", "locle", "medoids"):
             d = np.array(out[f"{strategy}@{N}"]["per_seed"]) - np.array(out[f"random@{N}"]["per_seed"])
             out[f"{strategy}-minus-random@{N}"] = seed_interval(d.tolist())
         work.save(key, out)
@@ -293,9 +298,10 @@ def stage_throughput(work: Work, a: argparse.Namespace) -> None:
 
 # -- stages with the LLM ------------------------------------------------------------------------
 
-def judge_rows(work: Work, texts: list[str], spec, max_minutes: float, chunk: int = 25):  # type: ignore[no-untyped-def]
-    """Judge ``texts`` in chunks through the store; stop starting chunks ``max_minutes`` after the
-    script started."""
+def judge_rows(work: Work, texts: list[str], spec, max_minutes: float, chunk: int = 25,  # type: ignore[no-untyped-def]
+               candidates: list[list[str]] | None = None):
+    """Judge ``texts`` (with their ``candidates`` for the shortlist protocol) in chunks through the
+    store; stop starting chunks ``max_minutes`` after the script started."""
     from jurybox.api import run_judge
 
     t0 = T_START
@@ -305,6 +311,8 @@ def judge_rows(work: Work, texts: list[str], spec, max_minutes: float, chunk: in
             print(f"stopping after {start} of {len(texts)} items (--max-minutes {max_minutes}); rerun to continue")
             return verdicts, calls, cached, wall_calls, False
         sub = pd.DataFrame({"text": texts[start:start + chunk]})
+        if candidates is not None:
+            sub["candidates"] = [";".join(c) for c in candidates[start:start + chunk]]
         res = run_judge(sub, spec, store=work.store)
         verdicts.extend(res.verdicts)
         calls += res.stats.model_calls
@@ -312,6 +320,37 @@ def judge_rows(work: Work, texts: list[str], spec, max_minutes: float, chunk: in
         wall_calls += sum(v.latency_s for v in res.verdicts if res.stats.model_calls)
         print(f"  {start + len(sub)}/{len(texts)} items, {calls} calls this run", flush=True)
     return verdicts, calls, cached, wall_calls, True
+
+
+SHORTLIST_K = 10
+
+
+def shortlist_spec(names: list[str]):  # type: ignore[no-untyped-def]
+    from jurybox.spec import JudgeSpec
+
+    return JudgeSpec("classify_shortlist", {"labels": names, "criteria": "These are customer questions to a bank."},
+                     model=MODEL)
+
+
+def shortlists(work: Work, split: str, rows, names: list[str]) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The top-SHORTLIST_K intents by MiniLM similarity between the text and the intent name."""
+    from jurybox.distill.api import shortlist
+    from jurybox.distill.embeddings import MiniLM
+
+    train, test, _ = load()
+    e_train, e_test = embeddings(work, train, test)
+    E = (e_train if split == "train" else e_test)[np.asarray(rows)]
+    texts = (train if split == "train" else test).text.values[np.asarray(rows)].tolist()
+    return shortlist(texts, names, k=SHORTLIST_K, embedder=MiniLM(threads=1), text_embeddings=E)
+
+
+def label_sample(work: Work, split: str, rows, names: list[str], max_minutes: float):  # type: ignore[no-untyped-def]
+    """The chosen LLM labelling (classify_shortlist over the top-10 MiniLM intents) of ``rows``."""
+    train, test, _ = load()
+    df = train if split == "train" else test
+    cands = shortlists(work, split, rows, names)
+    return judge_rows(work, df.text.values[np.asarray(rows)].tolist(), shortlist_spec(names), max_minutes,
+                      candidates=cands), cands
 
 
 def codes_spec(names: list[str]):  # type: ignore[no-untyped-def]
@@ -328,10 +367,15 @@ def stage_llm_cost(work: Work, a: argparse.Namespace) -> None:
     rows = np.random.default_rng(123).choice(len(test), 20, replace=False)
     texts, gold = test.text.values[rows].tolist(), test.category.values[rows].tolist()
     out = {}
+    cands = shortlists(work, "test", rows, names)
+    out["shortlist_recall_at_10"] = float(np.mean([g in c for g, c in zip(gold, cands)]))
+    out["embedding_top1_accuracy"] = float(np.mean([g == c[0] for g, c in zip(gold, cands)]))
     for key, spec, n in (("classify_codes", codes_spec(names), 20),
-                         ("classify_names", JudgeSpec("classify", {"labels": names}, model=MODEL), 5)):
+                         ("classify_names", JudgeSpec("classify", {"labels": names}, model=MODEL), 5),
+                         ("classify_shortlist", shortlist_spec(names), 20)):
         t0 = time.perf_counter()
-        vs, calls, cached, _, _ = judge_rows(work, texts[:n], spec, a.max_minutes, chunk=n)
+        vs, calls, cached, _, _ = judge_rows(work, texts[:n], spec, a.max_minutes, chunk=n,
+                                             candidates=cands if key == "classify_shortlist" else None)
         wall = time.perf_counter() - t0
         if len(vs) < n:
             print(f"{key}: stopped by --max-minutes after {len(vs)} items")
@@ -343,19 +387,22 @@ def stage_llm_cost(work: Work, a: argparse.Namespace) -> None:
                     "method": vs[0].extra.get("method")}
         print(key, out[key], flush=True)
     prev = work.results.get("llm_cost", {})
-    work.save("llm_cost", {**prev, **{k: v for k, v in out.items() if v["model_calls"] or k not in prev}})
+    work.save("llm_cost", {**prev, **{k: v for k, v in out.items()
+                                      if not isinstance(v, dict) or v["model_calls"] or k not in prev}})
 
 
 def stage_llm_test(work: Work, a: argparse.Namespace) -> None:
     train, test, names = load()
     rows = np.random.default_rng(7).choice(len(test), a.test_n, replace=False)
-    vs, calls, cached, wall, done = judge_rows(work, test.text.values[rows].tolist(), codes_spec(names), a.max_minutes)
+    (vs, calls, cached, wall, done), cands = label_sample(work, "test", rows, names, a.max_minutes)
     gold = test.category.values[rows][: len(vs)]
     k = sum(v.label == g for v, g in zip(vs, gold))
     conf = [max(v.probs.values()) if v.probs else None for v in vs]
     work.save("llm_test", {"rows": rows[: len(vs)].tolist(), "n": len(vs), "complete": done, "model_calls": calls,
                            "from_store": cached, "accuracy_wilson": wilson(k, len(vs)),
-                           "labels": [v.label for v in vs], "confidence": conf,
+                           "labels": [v.label for v in vs], "confidence": conf, "method": "classify_shortlist",
+                           "shortlist_recall": float(np.mean([g in c for g, c in zip(gold, cands)])),
+                           "embedding_top1_wilson": wilson(sum(g == c[0] for g, c in zip(gold, cands)), len(vs)),
                            "s_per_call": wall / calls if calls else None,
                            "unparsed": sum(v.status != "ok" for v in vs)})
     print(f"LLM accuracy on {len(vs)} test items: {wilson(k, len(vs))}; {calls} calls, {cached} from the store")
@@ -364,8 +411,7 @@ def stage_llm_test(work: Work, a: argparse.Namespace) -> None:
 def stage_llm_pool(work: Work, a: argparse.Namespace) -> None:
     train, test, names = load()
     rows = np.random.default_rng(11).choice(len(train), a.pool_n, replace=False)
-    vs, calls, cached, wall, done = judge_rows(work, train.text.values[rows].tolist(), codes_spec(names),
-                                               a.max_minutes)
+    (vs, calls, cached, wall, done), _ = label_sample(work, "train", rows, names, a.max_minutes)
     gold = train.category.values[rows][: len(vs)]
     k = sum(v.label == g for v, g in zip(vs, gold))
     work.save("llm_pool", {"rows": rows[: len(vs)].tolist(), "n": len(vs), "complete": done, "model_calls": calls,

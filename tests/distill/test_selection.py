@@ -175,3 +175,24 @@ def test_random_is_seeded_and_unreadable_answers_are_spent_not_labelled():
     rows, ys, _ = a.training_set()
     assert all(r % 2 == 0 for r in rows) and set(ys) <= {"a"}
     assert len(rows) == sum(1 for r in a.asked if r % 2 == 0)
+
+
+def test_kmeans_medoids_represent_every_cluster_by_its_central_row():
+    from jurybox.distill.selection import kmeans_medoids
+
+    X, y = blobs([np.array([0.0, 0.0]), np.array([10.0, 0.0]), np.array([0.0, 10.0])], [200, 30, 30], scale=1.0)
+    X[0] = [0.0, 0.0]  # the exact centre of the big cluster
+    picked = kmeans_medoids(X, 3, seed=0)
+    assert sorted(y[picked]) == [0, 1, 2]
+    big = picked[y[picked] == 0][0]
+    assert np.linalg.norm(X[big]) < 0.5  # the row nearest the centre, not an outlying one
+    # farthest-first picks the most outlying rows instead
+    kc = k_center_greedy(X, 3, seed=0)
+    assert max(np.linalg.norm(X[kc] - X[kc].mean(0), axis=1)) > 3
+    assert list(kmeans_medoids(X, 5, candidates=[1, 2, 3])) == [1, 2, 3]
+
+
+def test_init_fraction_is_checked():
+    X = np.zeros((10, 2))
+    with pytest.raises(OptionError, match="init_fraction"):
+        select_and_label("locle", X, 5, lambda r: ([], []), lambda *a: None, init_fraction=0)

@@ -109,3 +109,31 @@ def test_classify_codes_reads_codes_and_returns_names(tmp_path):
     assert res.verdicts[0].probs["intent_3"] == pytest.approx(0.7)
     with pytest.raises(JuryboxError, match="at least 2 distinct"):
         jurybox.make_protocol("classify_codes", labels=["only"])
+
+
+def test_classify_shortlist_reads_letters_as_the_items_candidates(tmp_path):
+    labels = [f"intent_{i}" for i in range(40)]
+
+    def pick(text, options):  # the answer is the option whose label the text starts with
+        want = text.split("Text:")[-1].strip().split()[0]
+        letter = next(line.split(".")[0] for line in text.splitlines() if line.endswith(". " + want))
+        return {o: (0.8 if o == letter else 0.2 / (len(options) - 1)) for o in options}
+
+    df = pd.DataFrame({"text": ["intent_7 please", "intent_30 now"],
+                       "candidates": ["intent_1;intent_7;intent_9", "intent_30;intent_2"]})
+    backend = ScriptedBackend(options=pick)
+    res = jurybox.run_judge(df, "classify_shortlist", model=backend, labels=labels, store=tmp_path / "s.sqlite")
+    assert list(res.table.verdict) == ["intent_7", "intent_30"]
+    assert res.verdicts[0].probs == pytest.approx({"intent_1": 0.1, "intent_7": 0.8, "intent_9": 0.1})
+    assert res.verdicts[1].probs == pytest.approx({"intent_30": 0.8, "intent_2": 0.2})
+    bad = df.assign(candidates=["intent_1;nope", "intent_2;intent_3"])
+    with pytest.raises(InputError, match="candidate 'nope' is not in the label set"):
+        jurybox.run_judge(bad, "classify_shortlist", model=backend, labels=labels, store=tmp_path / "s.sqlite")
+
+
+def test_shortlist_ranks_labels_by_similarity():
+    from jurybox.distill.api import shortlist
+
+    out = shortlist(["refund my purchase", "my card was stolen"], ["card_stolen", "refund_request", "pin_reset"],
+                    k=2, embedder="tfidf")
+    assert out[0][0] == "refund_request" and out[1][0] == "card_stolen" and len(out[0]) == 2

@@ -25,7 +25,7 @@ from jurybox.items import load_table, output_names
 from jurybox.types import Record
 
 __all__ = ["DistillResult", "LabelledSelection", "distill_dataset", "distill_with_budget", "label_with_budget", "predict",
-           "spec_name", "texts_of"]
+           "shortlist", "spec_name", "texts_of"]
 
 Data: TypeAlias = pd.DataFrame | str | os.PathLike[str]
 
@@ -163,6 +163,24 @@ def distill_dataset(
                                   list(student.labels), emb.name, threshold_info, acc)
 
 
+def shortlist(texts: Sequence[str], labels: Sequence[str], *, k: int = 10,
+              descriptions: Mapping[str, str] | None = None, embedder: str | Embedder = "minilm",
+              text_embeddings: Any = None) -> list[list[str]]:
+    """For each text, the ``k`` labels whose name (underscores read as spaces) and description are
+    nearest to it in the embedding space (cosine), best first: candidates for ``classify_shortlist``.
+    ``text_embeddings``: the texts already embedded by the same embedder."""
+    emb = make_embedder(embedder) if isinstance(embedder, str) else embedder
+    desc = dict(descriptions or {})
+    label_texts = [lab.replace("_", " ") + (f": {desc[lab]}" if desc.get(lab) else "") for lab in labels]
+    emb.fit(label_texts + [str(t) for t in texts])
+    L = emb.embed(label_texts)
+    T = emb.embed(texts) if text_embeddings is None else text_embeddings
+    S = np.asarray(T @ L.T.toarray() if hasattr(L, "toarray") else T @ L.T)
+    k = min(k, len(labels))
+    top = np.argsort(-S, axis=1, kind="stable")[:, :k]
+    return [[labels[j] for j in row] for row in top]
+
+
 def _accuracy(student: Student, X: Any, labels: Sequence[str]) -> float | None:
     """Accuracy of the student on rows already embedded (its training rows: how well it fits)."""
     if X is None or not len(labels):
@@ -210,7 +228,7 @@ def label_with_budget(
     strategy: str = "locle",
     embedder: str | Embedder = "minilm",
     rounds: int = 5,
-    init_fraction: float = 0.2,
+    init_fraction: float | None = None,
     seed: int = 0,
     C: float = 10.0,
     store: Any = None,
@@ -275,7 +293,7 @@ def distill_with_budget(
     strategy: str = "locle",
     embedder: str | Embedder = "minilm",
     rounds: int = 5,
-    init_fraction: float = 0.2,
+    init_fraction: float | None = None,
     seed: int = 0,
     C: float = 10.0,
     store: Any = None,

@@ -17,6 +17,15 @@
   all of them. Codes that tokenizer splits into two tokens are skipped (:data:`SPLIT_CODES`). The
   verdict's label and probabilities are the label names.
 
+* ``classify_shortlist``: one label out of a per-item shortlist (the item's ``candidates`` field:
+  a list of label names, or one string joined by ``;``), for label sets too large for a small
+  model to read at once. The candidates are listed after the text as lettered options
+  (``A. card_arrival``...), the answer options are the letters (one forward pass), and the verdict's
+  label and probabilities are the candidates' names; the label set (``labels`` or a taxonomy)
+  checks the candidates and normalises human labels. A shortlist comes from anything that ranks
+  labels for a text, such as :func:`jurybox.distill.api.shortlist` (embedding similarity between
+  the text and the label names and descriptions).
+
 A taxonomy file is YAML with ``labels: [{name, description}, ...]`` (the rest, such as
 ``history``, is ignored here); :func:`read_taxonomy` reads it, refusing an empty one in one line.
 """
@@ -34,7 +43,7 @@ from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import register_protocol
 from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
 
-__all__ = ["SPLIT_CODES", "CodedClassify", "MultiLabel", "codes_for", "read_taxonomy"]
+__all__ = ["SPLIT_CODES", "CodedClassify", "MultiLabel", "Shortlist", "codes_for", "read_taxonomy"]
 
 #: two-letter codes that Qwen2.5's tokenizer splits (with or without a leading space); skipped
 SPLIT_CODES = frozenset({"AY", "BQ", "BZ", "CJ", "CQ", "CZ", "DQ", "DZ", "EJ", "EK", "EY", "FJ", "FQ", "FV", "FZ",
@@ -229,3 +238,53 @@ class CodedClassify(JudgeProtocol):
                 v = Verdict(label=hit, raw=result.text, extra={"method": "generate"},
                             prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
         return v
+
+
+LETTERS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+@register_protocol
+class Shortlist(JudgeProtocol):
+    name = "classify_shortlist"
+    required = ("text", "candidates")
+    prefill = "Answer:"
+
+    def __init__(self, *, labels: Sequence[str] | None = None, descriptions: Mapping[str, str] | None = None,
+                 taxonomy: str | None = None, criteria: str | None = None, template: str = "default") -> None:
+        super().__init__(criteria=criteria, template=template)
+        self._labels, self.descriptions = _label_set(labels, descriptions, taxonomy, 2, self.name)
+        self._known = set(self._labels)
+
+    @classmethod
+    def parse_option(cls, key: str, value: Any) -> Any:
+        if key == "labels":
+            return _split_labels(value)
+        return super().parse_option(key, value)
+
+    def labels(self) -> tuple[str, ...]:
+        return self._labels
+
+    def params(self) -> dict[str, Any]:
+        return {**super().params(), "labels": list(self._labels), "descriptions": self.descriptions}
+
+    def candidates(self, item: Mapping[str, Any]) -> list[str]:
+        raw = item["candidates"]
+        names = [x.strip() for x in raw.split(";")] if isinstance(raw, str) else [str(x).strip() for x in raw]
+        names = [x for x in dict.fromkeys(names) if x]
+        unknown = [x for x in names if x not in self._known]
+        if unknown:
+            raise InputError(f"candidate {unknown[0]!r} is not in the label set", field="candidates")
+        if not 2 <= len(names) <= len(LETTERS):
+            raise InputError(f"a shortlist needs 2 to {len(LETTERS)} candidates, got {len(names)}", field="candidates")
+        return names
+
+    def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
+        names = self.candidates(item)
+        letters = LETTERS[:len(names)]
+        text = self.render(coded=list(zip(letters, names)), descriptions=self.descriptions, text=item["text"])
+        # the variant names the candidates: the letters mean different labels for different items
+        return [(";".join(names), OptionsRequest(self.prompt(text), letters))]
+
+    def interpret(self, variant: str, result: BackendResult) -> Verdict:
+        names = variant.split(";")
+        return self.option_verdict(result, LETTERS[:len(names)], dict(zip(LETTERS, names)))
