@@ -35,7 +35,8 @@ def _distill_extra() -> None:
 def test_llm_labels_then_student(tmp_path, qwen):
     _distill_extra()
     import jurybox
-    from jurybox.distill.api import distill_dataset as distill, predict
+    from jurybox.distill.api import distill_dataset as distill
+    from jurybox.distill.api import predict
 
     df = pd.DataFrame({"text": TEXTS})
     store = tmp_path / "s.sqlite"

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jurybox.distill.api import distill_dataset as distill, predict
+from jurybox.distill.api import distill_dataset as distill
+from jurybox.distill.api import predict
 from jurybox.distill.embeddings import Tfidf
 from jurybox.distill.student import data_hash, load_student, predict_proba_linear, train_student
 from jurybox.distill.threshold import choose_threshold
