@@ -232,3 +232,43 @@ def test_verdict_review_items_show_the_judges_answer():
     rs = verdicts_review_set(agreement_table(df, "label"), source="v")
     assert [it["fields"]["the judge's answer"] for it in rs.items] == ["B, clearly", "hmm?"]
     assert "verdict_raw" not in rs.items[0]["fields"]
+
+
+def test_review_without_human_labels_and_routed_rows(tmp_path):
+    import pandas as pd
+
+    from jurybox.review.decisions import verdicts_review_set
+
+    df = pd.DataFrame({"text": [f"t{i}" for i in range(5)], "verdict": ["A", "B", None, "A", "B"],
+                       "verdict_probs": [{"A": 0.9, "B": 0.1}, {"A": 0.45, "B": 0.55}, None, {"A": 0.52, "B": 0.48},
+                                         {"A": 0.05, "B": 0.95}],
+                       "verdict_status": ["ok", "ok", "unparsed", "ok", "ok"]})
+    rs = verdicts_review_set(df, source="v")
+    # no human labels: the unparsed answer, then the unsure verdicts; the label under review is the judge's
+    assert [it["row"] for it in rs.items] == [3, 4, 2] and rs.kind == "verdicts-unlabelled"
+    assert [it["given"] for it in rs.items] == [None, "A", "B"] and rs.labels == ["A", "B"]
+    routed = verdicts_review_set(df, source="v", rows=[5, 1])
+    assert [it["row"] for it in routed.items] == [5, 1] and routed.items[0]["why"] == "routed for review"
+    from jurybox.errors import InputError
+
+    with pytest.raises(InputError, match="row 9 does not exist"):
+        verdicts_review_set(df, source="v", rows=[9])
+    # the command line: --rows picks them; a decision lands
+    v = tmp_path / "v.jsonl"
+    from jurybox.items import write_table
+
+    write_table(df, v)
+    r = tmp_path / "routed.csv"
+    r.write_text("row\n5\n1\n")
+    proc = subprocess.Popen([sys.executable, "-m", "jurybox.cli", "review", str(v), "--rows", str(r), "--store",
+                             str(tmp_path / "s.sqlite")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()
+        url = proc.stdout.readline().split("open ", 1)[1].strip()
+        assert "reviewing 2 items" in first
+        token = url.split("token=")[1]
+        assert post(url, "/api/decide", {"item": "5", "decision": "keep"}, token=token)[0] == 200
+        assert post(url, "/api/decide", {"item": "2", "decision": "keep"}, token=token)[0] == 400  # not routed
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -2,6 +2,8 @@
 
 jurybox review flagged.jsonl                       (a flagged file written by jurybox errors)
 jurybox review verdicts.jsonl --human label         (disagreements, unparsed and low-confidence verdicts)
+jurybox review verdicts.jsonl                       (no human labels: unparsed and low-confidence verdicts)
+jurybox review verdicts.jsonl --rows routed.csv     (the rows a labelling budget sends to humans)
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from jurybox.commands import _options as o
 
 
 def review_command(
-    file: Annotated[Path, typer.Argument(help="flagged file from 'jurybox errors', or a verdict table with --human")],
+    file: Annotated[Path, typer.Argument(help="flagged file from 'jurybox errors', or a verdict table")],
     human: Annotated[str | None, typer.Option(help="verdict table: the column with human labels")] = None,
+    rows: Annotated[Path | None, typer.Option(help="verdict table: review these rows (a file with a 'row' column, "
+                                                   "1-based, e.g. the items a labelling budget routes to humans)")] = None,
     labels: o.Labels = None,
     low_confidence: Annotated[float, typer.Option(help="verdict table: also review agreements below this "
                                                         "confidence")] = 0.6,
@@ -37,13 +41,28 @@ def review_command(
     from jurybox.store import Store
 
     label_set = [x.strip() for x in labels.split(",") if x.strip()] if labels else None
-    if human is not None:
+    table = read_table(file, encoding=encoding)
+    flagged_file = {"row", "given_label"} <= set(map(str, table.columns))
+    if flagged_file and human is None and rows is None:
+        rs = errors_review_set(table, source=str(file), labels=label_set)
+    else:
         from jurybox.stats.table import agreement_table
 
-        rs = verdicts_review_set(agreement_table(read_table(file, encoding=encoding), human), source=str(file),
-                                 low_confidence=low_confidence, labels=label_set)
-    else:
-        rs = errors_review_set(read_table(file, encoding=encoding), source=str(file), labels=label_set)
+        wanted = None
+        if rows is not None:
+            from jurybox.errors import InputError
+
+            routed = read_table(rows)
+            if "row" not in routed.columns:
+                raise InputError("missing column 'row' (the 1-based rows of the verdict table to review)",
+                                 file=str(rows), field="row")
+            try:
+                wanted = [int(float(r)) for r in routed["row"].tolist()]
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"a row is not a row number: {exc}", file=str(rows), field="row") from exc
+        source = agreement_table(table, human) if human is not None else table
+        rs = verdicts_review_set(source, source=str(file), low_confidence=low_confidence, labels=label_set,
+                                 rows=wanted)
     if len(rs.labels) > 9:
         raise JuryboxError(f"the review page relabels with keys 1-9; this set has {len(rs.labels)} labels "
                            "(give the ones to offer with --labels)")

@@ -105,20 +105,41 @@ def errors_review_set(flagged: pd.DataFrame, *, source: str, labels: Sequence[st
 
 
 def verdicts_review_set(table: Any, *, source: str, low_confidence: float = 0.6,
-                        labels: Sequence[str] | None = None) -> ReviewSet:
-    """The items of a verdict table (:class:`jurybox.stats.table.AgreementTable`) a human should
-    look at: the judge disagrees with the human label (most confident first), then answers that
-    were unparsed or failed, then agreements below ``low_confidence``. Item key: the row number."""
-    from jurybox.stats.table import HUMAN
+                        labels: Sequence[str] | None = None, rows: Sequence[int] | None = None) -> ReviewSet:
+    """The items of a verdict table a human should look at. ``table`` is a
+    :class:`jurybox.stats.table.AgreementTable` (human labels joined) or a verdict DataFrame.
 
-    df = table.table
-    vcol, scol = table.verdict_field, table.status_field
+    With ``rows`` (1-based row numbers, e.g. the items a labelling budget routes to humans): those
+    rows, in that order. Otherwise, with human labels: the judge disagrees with the human label
+    (most confident first), then answers that were unparsed or failed, then agreements below
+    ``low_confidence``; without: the unparsed or failed answers, then verdicts below
+    ``low_confidence`` (least confident first). The label under review is the human label, or
+    the judge's when there is none (keep = agree with the judge). Item key: the row number."""
+    from jurybox.stats.table import HUMAN, verdict_columns
+
+    if hasattr(table, "table"):
+        df, vcol, scol, has_human = table.table, table.verdict_field, table.status_field, True
+    else:
+        df, has_human = table, False
+        vcol, scol = verdict_columns(df.columns, None)
+        if vcol not in df.columns:
+            raise InputError(f"no '{vcol}' column (is this a file written by 'jurybox judge'?)", file=source)
     pcol = vcol + "_probs" if vcol + "_probs" in df.columns else None
     shown = [c for c in df.columns if c != HUMAN and not str(c).startswith(vcol)]
-    rows = []
+    records = df.to_dict(orient="records")
+    wanted: dict[int, int] | None = None
+    if rows is not None:
+        wanted = {}
+        for pos, r in enumerate(rows):
+            if not 1 <= int(r) <= len(records):
+                raise InputError(f"row {r} does not exist in the verdict table ({len(records)} rows)", file=source,
+                                 field="row")
+            wanted.setdefault(int(r), pos)
+    found_labels: set[str] = set()
+    picked = []
     keyed = []
-    for i, rec in enumerate(df.to_dict(orient="records"), start=1):
-        human = _text(rec[HUMAN])
+    for i, rec in enumerate(records, start=1):
+        human = _text(rec[HUMAN]) if has_human else None
         status = str(rec[scol]) if scol and rec.get(scol) is not None else "ok"
         judge = _text(rec[vcol]) if status == "ok" else None
         probs = rec.get(pcol) if pcol else None
@@ -128,31 +149,43 @@ def verdicts_review_set(table: Any, *, source: str, low_confidence: float = 0.6,
             except ValueError:
                 probs = None
         conf = None
-        if isinstance(probs, Mapping) and judge is not None:
-            p = probs.get(judge)
+        if isinstance(probs, Mapping):
+            found_labels.update(str(k) for k in probs)
+            p = probs.get(judge) if judge is not None else None
             conf = float(p) if isinstance(p, (int, float)) and math.isfinite(float(p)) else None
-        keyed.append((str(i), human))
-        if human is None:
+        for x in (human, judge):
+            if x is not None:
+                found_labels.add(x)
+        keyed.append((str(i), human if has_human else f"judge:{judge}"))
+        given = human if has_human else judge
+        unsure = conf is not None and conf < low_confidence
+        if wanted is not None:
+            if i not in wanted:
+                continue
+            why, order = "routed for review" + ("" if judge is not None else f" (the judge's answer was {status})"), (
+                wanted[i], 0.0)
+        elif has_human and human is None:
             continue
-        if judge is None:
+        elif judge is None:
             why, order = f"the judge's answer was {status}", (1, 0.0)
-        elif judge != human:
+        elif has_human and judge != human:
             why, order = "the judge disagrees with the human label", (0, -(conf if conf is not None else 0.0))
-        elif conf is not None and conf < low_confidence:
-            why, order = f"the judge agrees but with confidence {conf:.2f} < {low_confidence}", (2, conf)
+        elif unsure:
+            what = "agrees but " if has_human else ""
+            why, order = f"the judge {what}has confidence {conf:.2f} < {low_confidence}", (2, float(conf or 0.0))
         else:
             continue
         fields = {str(c): _cell(rec[c]) for c in shown}
         for extra, name in (("_raw", "the judge's answer"), ("_error", "the judge's error")):
             if vcol + extra in rec and _cell(rec[vcol + extra]) is not None:
                 fields[name] = _cell(rec[vcol + extra])
-        rows.append((order, i, {"key": str(i), "row": i, "given": human, "judge": judge, "confidence": conf,
-                                "why": why, "fields": fields}))
-    rows.sort(key=lambda r: (r[0], r[1]))
-    items = [r[2] for r in rows]
-    found: list[str] = sorted({str(_text(v)) for v in df[HUMAN].tolist() if _text(v) is not None}
-                              | {str(x["judge"]) for x in items if x["judge"] is not None}, key=_sort_key)
-    return ReviewSet(_set_id("verdicts", keyed), "verdicts", source, list(labels) if labels else found, items)
+        picked.append((order, i, {"key": str(i), "row": i, "given": given, "judge": judge, "confidence": conf,
+                                  "why": why, "fields": fields}))
+    picked.sort(key=lambda r: (r[0], r[1]))
+    items = [r[2] for r in picked]
+    found: list[str] = sorted(found_labels, key=_sort_key)
+    kind = "verdicts" if has_human else "verdicts-unlabelled"
+    return ReviewSet(_set_id(kind, keyed), kind, source, list(labels) if labels else found, items)
 
 
 def _sort_key(v: str) -> tuple[int, Any]:
