@@ -213,3 +213,18 @@ def test_a_missing_browser_is_reported_not_hidden(tmp_path, monkeypatch):
     monkeypatch.setattr(browser, "CHROMIUM", Path("/nonexistent/chromium"))
     with pytest.raises(Missing, match="make browser"):
         browser.start_browser(tmp_path, missing)
+
+
+def test_review_of_routed_rows_without_human_labels_appears(tmp_path, judged):
+    from jurybox.review.decisions import verdicts_review_set
+    from jurybox.store import Store
+
+    verdicts, store, res = judged
+    df = pd.read_json(verdicts, lines=True)
+    rs = verdicts_review_set(df, source="x", rows=[7, 30])
+    with Store(store) as st:
+        st.add_review(rs.id, "7", "fay", "keep")
+        st.add_review(rs.id, "30", "fay", "relabel", "A")
+    (r,) = build_report(verdicts, store=store)["reviews"]
+    assert r["decided"] == 2 and r["counts"]["relabel"] == 1 and r["of"] == "verdicts (no human labels)"
+    assert r["agreement"]["n"] == 2

@@ -249,9 +249,11 @@ def _with_refs(text: str, row: Mapping[str, Any]) -> str:
     return text
 
 
-def _reviews(store: Store, at: AgreementTable | None, flagged: pd.DataFrame | None, source: str) -> list[dict[str, Any]]:
-    """The human decisions made with ``jurybox review`` on this verdict table or flagged file: counts
-    of the decisions in force, rows appended, reviewers, and the reviewers' agreement with the judge."""
+def _reviews(store: Store, at: AgreementTable | None, df: pd.DataFrame, flagged: pd.DataFrame | None,
+             source: str) -> list[dict[str, Any]]:
+    """The human decisions made with ``jurybox review`` on this verdict table (with or without its
+    human labels) or flagged file: counts of the decisions in force, rows appended, reviewers, and
+    the reviewers' agreement with the judge on the decided items."""
     from jurybox.review.decisions import (
         current_decisions,
         errors_review_set,
@@ -259,19 +261,25 @@ def _reviews(store: Store, at: AgreementTable | None, flagged: pd.DataFrame | No
         verdicts_review_set,
     )
 
-    sets = []
+    sets: list[tuple[str, Any, Any]] = []
     if at is not None:
-        sets.append(("verdicts", verdicts_review_set(at, source=source)))
+        sets.append(("verdicts", verdicts_review_set(at, source=source), at))
+    sets.append(("verdicts", verdicts_review_set(df, source=source), df))
     if flagged is not None:
-        sets.append(("label errors", errors_review_set(flagged, source=source)))
+        sets.append(("label errors", errors_review_set(flagged, source=source), None))
     out = []
-    for what, rs in sets:
+    for what, rs, table in sets:
         rows = store.reviews(rs.id)
         if not rows:
             continue
-        now = {k: v for k, v in current_decisions(rows).items() if k in rs.keys()}
+        now = current_decisions(rows)
+        if table is not None:  # every decided row, whatever chose it for review (a --rows file, a threshold)
+            decided = sorted(int(k) for k in now if k.isdigit() and 1 <= int(k) <= len(df))
+            rs = verdicts_review_set(table, source=source, rows=decided)
+        now = {k: v for k, v in now.items() if k in rs.keys()}
         counts = {d: sum(1 for v in now.values() if v["decision"] == d) for d in ("keep", "relabel", "drop")}
-        out.append({"of": what, "n_items": len(rs.items), "decided": len(now), "counts": counts, "rows": len(rows),
+        out.append({"of": what + ("" if rs.kind != "verdicts-unlabelled" else " (no human labels)"),
+                    "decided": len(now), "counts": counts, "rows": len(rows),
                     "undos": sum(1 for r in rows if r["decision"] == "undo"),
                     "reviewers": sorted({str(r["reviewer"]) for r in rows}),
                     "agreement": reviewer_agreement(rs, now)})
@@ -423,7 +431,7 @@ def report_data(
     if flagged is not None:
         data["errors"] = _errors(flagged)
     if store is not None:
-        reviews = _reviews(store, at, flagged, source or "")
+        reviews = _reviews(store, at, df, flagged, source or "")
         if reviews:
             data["reviews"] = reviews
 

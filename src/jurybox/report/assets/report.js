@@ -233,7 +233,7 @@
     var sec = section('reviews', 'Human review');
     D.reviews.forEach(function (r) {
       var a = r.agreement, k = a.kappa;
-      sec.appendChild(h('p', { 'data-decided': r.decided, text: 'review of the ' + r.of + ': ' + r.decided + ' of ' + r.n_items + ' items decided (' +
+      sec.appendChild(h('p', { 'data-decided': r.decided, text: 'review of the ' + r.of + ': ' + r.decided + ' items decided (' +
         r.counts.keep + ' kept, ' + r.counts.relabel + ' relabelled, ' + r.counts.drop + ' dropped) by ' + r.reviewers.join(', ') +
         '; ' + r.rows + ' decisions recorded, ' + r.undos + ' of them undos' }));
       sec.appendChild(h('p', { text: k ? "reviewers' agreement with the judge on the decided items: Cohen's kappa " + num(k.estimate) + ' [' + num(k.low) + ', ' + num(k.high) +
