@@ -19,7 +19,7 @@ raters' mean. 95% percentile bootstrap intervals over summaries (1,000 resamples
 
 Resumable: ``--budget-min`` stops starting new articles after that many minutes; a rerun makes no
 model calls for what is stored. ``--articles N`` uses N articles (all of their summaries), chosen
-with a fixed seed.
+with a fixed seed (the first N of a seeded permutation, so subsets are nested).
 """
 
 from __future__ import annotations
@@ -81,8 +81,8 @@ def main() -> int:
     rows, questions = load(Path(args.data))
     articles = list(dict.fromkeys(r["article"] for r in rows))
     if args.articles is not None:
-        rng = np.random.default_rng(0)
-        keep = set(rng.choice(len(articles), size=min(args.articles, len(articles)), replace=False).tolist())
+        # the first N of a seeded permutation: a larger N keeps the smaller subset's articles (and tasks)
+        keep = set(np.random.default_rng(0).permutation(len(articles))[: args.articles].tolist())
         articles = [a for i, a in enumerate(articles) if i in keep]
     order = {a: i for i, a in enumerate(articles)}
     rows = sorted((r for r in rows if r["article"] in order), key=lambda r: (order[r["article"]], r["id"]))
