@@ -74,6 +74,9 @@ def distill_command(
                                    min_confidence=min_confidence, encoding=encoding)
         summary = res.to_dict()
     else:
+        if teacher_protocol not in ("classify_codes", "classify"):
+            raise JuryboxError(f"--teacher-protocol must be classify_codes or classify (one label per row for the "
+                               f"student), got {teacher_protocol!r}")
         if (labels is None) == (taxonomy is None):
             raise JuryboxError("--budget needs the teacher's label set: --labels a,b,c or --taxonomy FILE")
         params: dict[str, Any] = {"taxonomy": str(taxonomy)} if taxonomy is not None else {"labels": labels}
