@@ -142,3 +142,24 @@ def test_taxonomy_command_writes_yaml(tmp_path, capsys, monkeypatch):
               "--batch", "4", "--max-labels", "5", "--model", "scripted", "--out", str(tmp_path / "t.yaml"), "--quiet"],
              capsys).out
     assert "0 model calls, 16 from the store" in out
+
+
+def test_distill_prints_the_threshold_chosen_on_the_human_slice(tmp_path, capsys):
+    import numpy as np
+
+    df = frame()
+    conf = np.where(np.arange(len(df)) % 3 == 0, 0.3, 0.95)
+    df["verdict_probs"] = [{v: float(c)} for v, c in zip(df.verdict, conf)]
+    human = df.verdict.copy()
+    human[conf < 0.5] = "pin"
+    df["human"] = human.where(np.arange(len(df)) < 12)
+    data = tmp_path / "l.jsonl"
+    df.to_json(data, orient="records", lines=True)
+    out = ok(["distill", str(data), "--out", str(tmp_path / "m"), "--embedder", "tfidf", "--confidence-field",
+              "verdict_probs", "--human", "human", "--target-accuracy", "0.9"], capsys).out
+    assert "confidence >= 0.950 keeps" in out and "reaches the target 0.90" in out
+    assert f"trained on {int((conf >= 0.95).sum())} of 18 rows" in out
+    code, _, err = run(["distill", str(data), "--out", str(tmp_path / "m2"), "--labels", "a,b"], capsys)
+    assert code == 2 and "--labels is for the teacher of --budget" in err
+    code, _, err = run(["distill", str(data), "--out", str(tmp_path / "m3"), "--human", "human"], capsys)
+    assert code == 2 and "give confidence_field too" in err

@@ -124,8 +124,9 @@ def kmeans_medoids(X: Any, k: int, *, candidates: Any = None, seed: int = 0) -> 
         members = np.flatnonzero(km.labels_ == c)
         if not len(members):
             continue
-        diff = Xc[members] - km.cluster_centers_[c]
-        d = np.asarray(diff.multiply(diff).sum(axis=1)).ravel() if hasattr(diff, "multiply") else (diff ** 2).sum(1)
+        rows = Xc[members]
+        rows = rows.toarray() if hasattr(rows, "toarray") else np.asarray(rows)  # sparse TF-IDF rows
+        d = ((rows - np.asarray(km.cluster_centers_[c]).ravel()) ** 2).sum(axis=1)
         picked.append(int(members[int(np.argmin(d))]))
     return cand[np.array(picked, dtype=np.int64)]
 
