@@ -1,5 +1,5 @@
 """On the real embedded model (run under the model lock): a taxonomy from a few texts, LLM labels
-with classify_codes, and a student distilled from them."""
+with classify_shortlist, and a student distilled from them."""
 
 from __future__ import annotations
 
@@ -38,15 +38,14 @@ def test_llm_labels_then_student(tmp_path, qwen):
     from jurybox.distill.api import distill_dataset as distill
     from jurybox.distill.api import predict
 
-    df = pd.DataFrame({"text": TEXTS})
+    labels = ["card_arrival", "transfer_fee", "pin_problem"]
+    df = pd.DataFrame({"text": TEXTS, "candidates": [";".join(labels)] * len(TEXTS)})
     store = tmp_path / "s.sqlite"
-    res = jurybox.run_judge(df, "classify_codes", model=qwen, store=store,
-                            labels=["card_arrival", "transfer_fee", "pin_problem"])
-    labels = list(res.table.verdict)
-    assert sum(a == b for a, b in zip(labels, GOLD)) >= 5, labels
-    assert all(v.extra["method"] == "logprobs" for v in res.verdicts)  # the codes are read in one pass
-    again = jurybox.run_judge(df, "classify_codes", model=qwen, store=store,
-                              labels=["card_arrival", "transfer_fee", "pin_problem"])
+    res = jurybox.run_judge(df, "classify_shortlist", model=qwen, store=store, labels=labels)
+    got = list(res.table.verdict)
+    assert sum(a == b for a, b in zip(got, GOLD)) >= 5, got
+    assert all(v.extra["method"] == "logprobs" for v in res.verdicts)  # the letters are read in one pass
+    again = jurybox.run_judge(df, "classify_shortlist", model=qwen, store=store, labels=labels)
     assert again.stats.model_calls == 0
     student, info = distill(res.table, out=tmp_path / "m", embedder="minilm", confidence_field="verdict_probs")
     out, _ = predict(tmp_path / "m", pd.DataFrame({"text": ["my card never came", "reset my pin please"]}))
