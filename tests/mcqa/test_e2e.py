@@ -34,7 +34,7 @@ def test_mmlu_letter_and_likelihood_rerun_free(qwen, shared_data, tmp_path):
     letter = run_mcqa(files, dev=dev, shots=2, scoring="letter", model=qwen, store=store, limit=3)
     assert letter.n_questions == 6 and letter.model_calls == 6 and letter.failed == 0
     assert set(letter.accuracy["acc"].groups) == {"marketing", "computer_security"}
-    assert all(abs(sum(p.values()) - 1) < 1e-6 for p in letter.table["probs"])
+    assert all(abs(sum(p.values()) - 1) < 1e-6 for p in letter.table["verdict_probs"])
     lik = run_mcqa(files, scoring="likelihood", model=qwen, store=store, limit=3)
     assert lik.model_calls == 6 and all(len(x) == 4 for x in lik.table["loglikelihoods"])
     again = run_mcqa(files, scoring="likelihood", model=qwen, store=store, limit=3)

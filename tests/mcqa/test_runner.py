@@ -138,9 +138,9 @@ def test_generate_mode_counts_unparsed_never_guesses():
     r = run_mcqa(QUESTIONS, scoring="generate", model=ScriptedBackend(generate=lambda t: next(replies)),
                  store=":memory:")
     assert r.unparsed == 4
-    st = r.table["status"].tolist()
+    st = r.table["verdict_status"].tolist()
     assert st.count("unparsed") == 4
-    assert all(pd.isna(p) for p, s in zip(r.table["prediction"], st, strict=True) if s == "unparsed")
+    assert all(pd.isna(p) for p, s in zip(r.table["verdict"], st, strict=True) if s == "unparsed")
     assert r.accuracy["acc"].n == 12  # unparsed are in the denominator, counted wrong
 
 
@@ -223,4 +223,19 @@ def test_without_answer_key_it_only_prelabels():
     r = run_mcqa(df, model=ScriptedBackend(options=knower), store=":memory:", review_below=0.9)
     assert r.n_answered == 0 and r.accuracy["acc"].n == 0
     assert r.routing.auto_accuracy is None and r.routing.n_auto == 12  # knower is 97% sure: nothing routed
-    assert r.table["prediction"].notna().all()
+    assert r.table["verdict"].notna().all()
+
+
+def test_the_routed_questions_open_in_the_review_page(tmp_path):
+    from jurybox.items import read_table, write_table
+    from jurybox.review import verdicts_review_set
+
+    r = run_mcqa(QUESTIONS, model=ScriptedBackend(options=always_a), store=":memory:", review_below=0.95)
+    out = tmp_path / "exam.verdicts.jsonl"
+    write_table(r.table, out)
+    table = read_table(out)
+    routed = [i + 1 for i, flag in enumerate(table["needs_review"]) if flag]
+    rs = verdicts_review_set(table, source=str(out), rows=routed)
+    assert len(rs.items) == 12 and rs.items[0]["judge"] == "A"
+    assert rs.items[0]["confidence"] == pytest.approx(0.9)
+    assert "Question 0" in str(rs.items[0]["fields"]["question"])

@@ -183,8 +183,9 @@ def score_run(proto: MultipleChoice, ds: McqaData, verdicts: list[Verdict], vari
             normalisation[m] = NORMALISATIONS[m]
         for i, v in enumerate(verdicts):
             p = preds[i]
-            rows.append({"prediction": v.label, "prediction_norm": LETTERS[p["acc_norm"]] if p else None,
-                         "confidence": _confidence(v), "status": v.status,
+            rows.append({"verdict": v.label, "verdict_norm": LETTERS[p["acc_norm"]] if p else None,
+                         "verdict_probs": v.probs, "verdict_status": v.status, "verdict_raw": v.raw,
+                         "confidence": _confidence(v),
                          "loglikelihoods": v.extra.get("loglikelihoods"), "token_counts": v.extra.get("token_counts")})
     else:
         correct = [verdicts_original(variants[i]).label == LETTERS[ds.answers[i]] for i in keyed]  # type: ignore[index]
@@ -213,13 +214,12 @@ def score_run(proto: MultipleChoice, ds: McqaData, verdicts: list[Verdict], vari
             bias = letter_bias(shown_pred, shown_gold, LETTERS[:n_max])
         for v, vs in zip(verdicts, variants, strict=True):
             first = verdicts_original(vs)
-            rows.append({"prediction": first.label, "prediction_combined": v.label,
-                         "confidence": _confidence(first), "status": first.status, "raw": first.raw,
-                         "probs": first.probs})
+            rows.append({"verdict": first.label, "verdict_combined": v.label, "verdict_probs": first.probs,
+                         "verdict_status": first.status, "verdict_raw": first.raw, "confidence": _confidence(first)})
     routing = None
     if review_below is not None:
         conf = [r["confidence"] for r in rows]
-        correct_all = [r["prediction"] == LETTERS[a] if a is not None else False for r, a in zip(rows, ds.answers,
+        correct_all = [r["verdict"] == LETTERS[a] if a is not None else False for r, a in zip(rows, ds.answers,
                                                                                                  strict=True)]
         routed, routing = route_by_confidence(conf, review_below, correct_all if len(keyed) == len(rows) else None)
         for r, flag in zip(rows, routed, strict=True):
@@ -229,7 +229,7 @@ def score_run(proto: MultipleChoice, ds: McqaData, verdicts: list[Verdict], vari
                           "answer": [LETTERS[a] if a is not None else None for a in ds.answers],
                           "source": ds.sources, "row": ds.rows})
     table = pd.concat([table, pd.DataFrame(rows)], axis=1)
-    table["correct"] = [p == a if a is not None else None for p, a in zip(table["prediction"], table["answer"],
+    table["correct"] = [p == a if a is not None else None for p, a in zip(table["verdict"], table["answer"],
                                                                           strict=True)]
     return McqaReport(
         scoring=proto.scoring, model=model, shots=shots, shuffle=proto.shuffle, n_questions=len(ds.items),
