@@ -2,7 +2,8 @@
 
 Run: ``flock /tmp/jurybox-model.lock python bench/debate_llmbar.py [--first 2] [--rounds 2]``.
 
-Items: the first ``--first`` items of each of the 7 LLMBar sets in the seeded 20-per-set sample
+Items: the first ``--first`` items (of at most ``--max-chars`` characters) of each of the 7 LLMBar sets
+in the seeded 20-per-set sample
 that bench/llmbar_jury.py uses (``load_llmbar(per_set=20, seed=0)``), so the single judge's and
 the jury's tasks are the ones that benchmark stored. On qwen2.5-coder-1.5b:
 
@@ -59,16 +60,21 @@ def main() -> int:
     ap.add_argument("--first", type=int, default=2, help="items per LLMBar set (7 sets)")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--max-tokens", type=int, default=96, help="tokens per advocate turn")
+    ap.add_argument("--max-chars", type=int, default=6000,
+                    help="skip items whose instruction and responses exceed this many characters (the debate "
+                         "transcript must fit the 4,096-token context next to them)")
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--store", default=str(HERE / ".jurybox" / "llmbar.sqlite"),
                     help="the store bench/llmbar_jury.py writes (its single-judge and jury verdicts are reused)")
     args = ap.parse_args()
-    df = load_llmbar(Path(args.root), per_set=20, seed=0).groupby("set", sort=False).head(args.first)
-    df = df.reset_index(drop=True)
+    df = load_llmbar(Path(args.root), per_set=20, seed=0)
+    size = df["instruction"].str.len() + df["response_a"].str.len() + df["response_b"].str.len()
+    df = df[size <= args.max_chars].groupby("set", sort=False).head(args.first).reset_index(drop=True)
     items = df[["instruction", "response_a", "response_b"]].to_dict("records")
     gold = np.asarray(df["gold"].tolist(), dtype=object)
-    print(f"LLMBar subset: the first {args.first} of each set's 20-item seeded sample = {len(df)} items over "
+    print(f"LLMBar subset: the first {args.first} of each set's 20-item seeded sample with at most {args.max_chars} "
+          f"characters of instruction and responses = {len(df)} items over "
           f"{df['set'].nunique()} sets; model {args.model}; debate {args.rounds} round(s), {args.max_tokens} tokens "
           "per turn")
     backend = get_backend(args.model, n_threads=args.threads)
