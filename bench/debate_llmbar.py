@@ -77,7 +77,8 @@ def main() -> int:
           f"characters of instruction and responses = {len(df)} items over "
           f"{df['set'].nunique()} sets; model {args.model}; debate {args.rounds} round(s), {args.max_tokens} tokens "
           "per turn")
-    backend = get_backend(args.model, n_threads=args.threads)
+    local = not args.model.startswith(("scripted", "openai:"))
+    backend = get_backend(args.model, **({"n_threads": args.threads} if local else {}))
     from jurybox.protocols.debate import DebateTurn
 
     t0 = time.perf_counter()
