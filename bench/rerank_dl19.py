@@ -165,7 +165,8 @@ def main() -> int:
         "prompt_tokens_per_query": sum(s.task_prompt_tokens for s in stats) / len(done),
         "position_consistency": sum(s.n_consistent for s in stats) / measured if measured else None,
         "unparsed": sum(s.n_unparsed for s in stats), "ties": sum(s.n_ties for s in stats),
-        "unchanged_windows": sum(s.n_unchanged for s in stats), "questions": sum(s.questions for s in stats),
+        "unchanged_windows": sum(s.n_unchanged for s in stats), "reversed_windows": sum(s.n_reversed for s in stats),
+        "questions": sum(s.questions for s in stats),
         "model_calls_this_run": calls_made, "wall_s_this_run": time.perf_counter() - t0,
         "per_query": [{**s.to_dict(), "ndcg10": float(m), "bm25_ndcg10": float(b)}
                       for s, m, b in zip(stats, method_s, bm25_s, strict=True)],
@@ -177,7 +178,7 @@ def main() -> int:
     print(f"  model calls per query {result['calls_per_query']:.1f}, model seconds per query "
           f"{result['model_s_per_query']:.1f}; position consistency {'n/a' if pc is None else f'{pc:.3f}'}; "
           f"unparsed {result['unparsed']} of {result['questions']} questions, ties {result['ties']}, "
-          f"unchanged windows {result['unchanged_windows']}")
+          f"unchanged windows {result['unchanged_windows']}, reversed windows {result['reversed_windows']}")
     print(f"  prompt tokens per query {result['prompt_tokens_per_query']:.0f}")
     print(f"  this run: {calls_made} model calls, {result['wall_s_this_run']:.0f} s wall")
     print("  published on all 43 queries (README): " + "; ".join(f"{n} {v:.4f}" for n, v in PUBLISHED))

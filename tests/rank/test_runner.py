@@ -193,6 +193,8 @@ def test_listwise_identity_answers_are_counted_as_unchanged_windows(store):
     q = query(6, seed=2)
     res = rank([q], "listwise", model=scripted(listwise='{"ranking": [1, 2, 3, 4, 5, 6]}'), store=store, window=6)
     assert res.queries[0].n_unchanged == 1 and res.queries[0].n_unparsed == 0
+    rev = rank([q], "listwise", model=scripted(listwise='{"ranking": [6, 5, 4, 3, 2, 1]}'), store=store, window=6)
+    assert rev.queries[0].n_reversed == 1 and list(rev.run.doc_id) == [c["doc_id"] for c in q["candidates"]][::-1]
 
 
 def test_depth_reranks_only_the_head_and_keeps_the_tail(store):

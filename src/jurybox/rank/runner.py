@@ -119,6 +119,7 @@ class QueryStats(Record):
     n_consistent: int = 0
     n_consistency_measured: int = 0
     n_unchanged: int = 0  # listwise windows returned in their input order (a read answer that moved nothing)
+    n_reversed: int = 0  # listwise windows returned exactly reversed (a positional pattern, not a judgment)
 
     @property
     def position_consistency(self) -> float | None:
@@ -177,6 +178,7 @@ class RankResult:
                 "wall_s": round(self.stats.wall_s, 2), "position_consistency": self.position_consistency,
                 "unparsed": sum(q.n_unparsed for q in qs), "ties": sum(q.n_ties for q in qs),
                 "questions": sum(q.questions for q in qs), "unchanged_windows": sum(q.n_unchanged for q in qs),
+                "reversed_windows": sum(q.n_reversed for q in qs),
                 "estimate": self.estimate.to_dict(), "options": self.options}
 
     def to_dict(self) -> dict[str, Any]:
@@ -341,6 +343,8 @@ def rank_queries(
                         qs.n_ties += 1
                     elif isinstance(q, alg.Permute) and list(a) == list(q.ids):
                         qs.n_unchanged += 1
+                    elif isinstance(q, alg.Permute) and list(a) == list(q.ids)[::-1]:
+                        qs.n_reversed += 1
                     if "consistent" in v.extra:
                         qs.n_consistency_measured += 1
                         qs.n_consistent += bool(v.extra["consistent"])
