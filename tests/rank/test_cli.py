@@ -130,3 +130,18 @@ def test_qrels_pool_with_a_duplicate_pair_exits_2(tmp_path, capsys):
     code, _, err = run_cli(["qrels", str(p), "--out", str(tmp_path / "o.qrels"), "--model", "scripted:cli",
                             "--quiet"], capsys)
     assert code == 2 and "query 1 document a appears twice (rows 1 and 2)" in err
+
+
+def test_fill_holes_scores_only_the_queries_the_run_answers(tmp_path):
+    import pandas as pd
+
+    from jurybox.backends.scripted import ScriptedBackend
+    from jurybox.ir import fill_holes
+
+    pool = pd.DataFrame({"query_id": ["1", "1", "2"], "query": ["a", "a", "b"], "doc_id": ["x", "y", "z"],
+                         "passage": ["t1", "t2", "t3"]})
+    human = pd.DataFrame({"query_id": ["1", "2"], "doc_id": ["x", "z"], "relevance": [3, 3]})
+    run = pd.DataFrame({"query_id": ["1", "1"], "doc_id": ["x", "y"], "rank": [1, 2], "score": [2.0, 1.0]})
+    res = fill_holes(run, human, pool, model=ScriptedBackend(identity="holes"), store=tmp_path / "s.sqlite")
+    assert len(res.holes) == 1 and res.ndcg_human == pytest.approx(1.0)  # query 2 is not the run's: not a 0
+    assert list(res.per_query.index) == ["1"]

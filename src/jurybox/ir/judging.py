@@ -8,7 +8,8 @@ read or whose call failed gets no qrels line (it is counted, never given a defau
 
 :func:`fill_holes` judges only the pairs a run retrieved in its top ``depth`` that the human qrels
 lack, adds them to the human qrels, and reports the run's nDCG@10 under the human qrels and under
-the augmented ones (``ir-measures``; unjudged documents count as non-relevant, as in trec_eval).
+the augmented ones (``ir-measures``; unjudged documents count as non-relevant, as in trec_eval;
+the mean is over the run's queries that the human qrels judge).
 
 A pool is a table (JSONL, CSV, Parquet or a DataFrame) with ``query_id``, ``query``, ``doc_id``,
 ``passage`` (other names mapped with ``fields``), or a candidates file in any layout
@@ -230,8 +231,9 @@ def fill_holes(
     sub = texts.loc[want].reset_index() if len(want) else table.iloc[0:0]
     result = _judge_table(sub, source, spec, model, protocol_params, grade, store, progress)
     augmented = pd.concat([human_df[QRELS_COLUMNS], result.qrels], ignore_index=True)
-    scores_h = per_query_scores(human_df, {"run": run_df})
-    scores_a = per_query_scores(augmented, {"run": run_df})
+    in_run = set(run_df["query_id"])  # the run's queries: a query the run did not answer is not its score
+    scores_h = per_query_scores(human_df[human_df["query_id"].map(str).isin(in_run)], {"run": run_df})
+    scores_a = per_query_scores(augmented[augmented["query_id"].map(str).isin(in_run)], {"run": run_df})
     per_query = pd.DataFrame({"human": scores_h.loc["run"], "augmented": scores_a.loc["run"]})
     return HoleFill(holes[["query_id", "doc_id"]].reset_index(drop=True), result, augmented,
                     float(scores_h.loc["run"].mean()), float(scores_a.loc["run"].mean()), per_query, depth)
