@@ -78,7 +78,7 @@ def load_attacks(path: str | Path | None = None) -> list[Attack]:
     if not p.is_file():
         raise InputError("attack file not found", file=str(p))
     out = []
-    for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
+    for i, line in enumerate(p.read_text(encoding="utf-8").split("\n"), start=1):
         if not line.strip():
             continue
         try:
