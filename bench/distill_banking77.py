@@ -412,6 +412,9 @@ def stage_llm_pool(work: Work, a: argparse.Namespace) -> None:
     train, test, names = load()
     rows = np.random.default_rng(11).choice(len(train), a.pool_n, replace=False)
     (vs, calls, cached, wall, done), _ = label_sample(work, "train", rows, names, a.max_minutes)
+    if len(vs) < work.results.get("llm_pool", {}).get("n", 0):
+        print("fewer items than the pool already saved; keeping the saved one")
+        return
     gold = train.category.values[rows][: len(vs)]
     k = sum(v.label == g for v, g in zip(vs, gold))
     work.save("llm_pool", {"rows": rows[: len(vs)].tolist(), "n": len(vs), "complete": done, "model_calls": calls,
@@ -426,8 +429,8 @@ def stage_curves(work: Work, a: argparse.Namespace) -> None:
     train, test, names = load()
     e_train, e_test = embeddings(work, train, test)
     pool = work.results.get("llm_pool")
-    if not pool:
-        sys.exit("run llm-pool first")
+    if not pool or pool.get("n", 0) < 40:
+        sys.exit("run llm-pool first (at least 40 LLM-labelled train items)")
     rows = np.asarray(pool["rows"])
     X = e_train[rows]
     labels = pool["labels"]
@@ -476,6 +479,9 @@ def stage_taxonomy(work: Work, a: argparse.Namespace) -> None:
                                         "criteria": "These are customer questions to a bank."}, model=MODEL)
     vs, calls, cached, wall, done = judge_rows(work, test.text.values[test_rows].tolist(), spec, a.max_minutes)
     gold = test.category.values[test_rows][: len(vs)].tolist()
+    if not vs:
+        print("no time left to label the test sample with the induced taxonomy; rerun the stage to continue")
+        return
     agree = cluster_agreement([v.label for v in vs], gold)
     work.save("taxonomy", {"n_labels": len(res.labels), "labels": res.labels, "generation_calls": res.model_calls,
                            "generation_from_store": res.from_store, "unparsed_steps": res.n_unparsed,
