@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 try:
     from selenium.webdriver.common.by import By
@@ -31,7 +32,11 @@ def _open(driver, path):
     return url
 
 
-def _report(tmp_path, judged, *, unparsed_rows=(3, 4)):
+#: both forms of the page's data: plain JSON, and gzip-compressed (what a large report uses)
+FORMS = pytest.mark.parametrize("compress", ["never", "always"])
+
+
+def _report(tmp_path, judged, *, unparsed_rows=(3, 4), compress="auto"):
     verdicts, store, res = judged
     df = pd.read_json(verdicts, lines=True)
     for r in unparsed_rows:  # the scripted judge always answers: mark two answers unreadable, as a model's can be
@@ -40,7 +45,8 @@ def _report(tmp_path, judged, *, unparsed_rows=(3, 4)):
     write_table(df, path)
     data = build_report(path, human="human", store=store, spec="pairwise")
     out = tmp_path / "report.html"
-    write_report(data, out)
+    write_report(data, out, compress=compress)
+    assert ('data-encoding="gzip-base64" id="jb-data"' in out.read_text(encoding="utf-8")) == (compress == "always")
     return out, data, df, res
 
 
@@ -48,8 +54,9 @@ def _stat_text(driver, name):
     return driver.find_element(By.CSS_SELECTOR, f"#agreement-table tr[data-stat='{name}'] td.est").text
 
 
-def test_report_opens_offline_and_shows_the_data(driver, tmp_path, judged):
-    out, data, df, res = _report(tmp_path, judged)
+@FORMS
+def test_report_opens_offline_and_shows_the_data(driver, tmp_path, judged, compress):
+    out, data, df, res = _report(tmp_path, judged, compress=compress)
     url = _open(driver, out)
     assert browser.console_errors(driver) == []
     urls = browser.requested_urls(driver)
@@ -129,11 +136,13 @@ def test_report_opens_offline_and_shows_the_data(driver, tmp_path, judged):
     assert browser.console_errors(driver) == []
 
 
-def test_report_never_runs_payloads_from_the_data(driver, tmp_path, judged):
-    out, data, df, res = _report(tmp_path, judged, unparsed_rows=())
+@FORMS
+def test_report_never_runs_payloads_from_the_data(driver, tmp_path, judged, compress):
+    out, data, df, res = _report(tmp_path, judged, unparsed_rows=(), compress=compress)
     html = out.read_text(encoding="utf-8")
     data_part = html.split('id="jb-data">', 1)[1].split("</script>", 1)[0]
     assert "<" not in data_part and ">" not in data_part  # escaped once: nothing in the data can end the tag
+    assert html.count("<script") == 2  # the data element and the page's own script
     url = _open(driver, out)
     for i in range(12):  # every payload item's detail, with its prompts
         driver.execute_script("window.jbShowDetail(arguments[0])", i)
@@ -170,3 +179,30 @@ def test_report_shows_the_human_review(driver, tmp_path, judged):
     assert p.get_attribute("data-decided") == "3" and "3 relabelled" in p.text and "dana" in p.text
     # relabelled to the judge's label each time: the reviewer agrees with the judge on all three
     assert "agreement 1.000" in driver.find_element(By.ID, "reviews").text
+
+
+def test_a_compressed_report_without_decompressionstream_says_so(driver, tmp_path, judged):
+    """A browser without DecompressionStream (removed before the page runs) shows a message naming
+    the problem and the way out, not a blank page; the plain form still draws there."""
+    compressed, _, _, _ = _report(tmp_path, judged, compress="always")
+    plain = tmp_path / "plain.html"
+    write_report(build_report(judged[0], human="human"), plain, compress="never")
+    handle = driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument",
+                                    {"source": "delete window.DecompressionStream;"})
+    try:
+        driver.get("about:blank")
+        driver.get_log("browser")
+        driver.get(compressed.resolve().as_uri())
+        browser.wait_for(driver, "return document.body.getAttribute('data-error') === '1'")
+        assert driver.execute_script("return typeof DecompressionStream") == "undefined"
+        msg = driver.find_element(By.ID, "load-error").text
+        assert "DecompressionStream" in msg and "--compress never" in msg
+        assert driver.find_element(By.TAG_NAME, "body").get_attribute("data-ready") is None
+        assert browser.console_errors(driver) == []
+        _open(driver, plain)  # the plain JSON form needs nothing more
+        assert driver.find_element(By.ID, "shown").get_attribute("data-matching") == "40"
+        assert browser.console_errors(driver) == []
+    finally:
+        driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": handle["identifier"]})
+    _open(driver, compressed)  # and the compressed form draws once the browser has it again
+    assert driver.find_element(By.ID, "shown").get_attribute("data-matching") == "40"

@@ -3,8 +3,11 @@ data, audit and jury sections against direct computations, and the command line.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
+import re
 import subprocess
 import sys
 
@@ -21,9 +24,22 @@ from jurybox.stats import cohen_kappa
 from .conftest import _options, browser
 
 
+def _data_text(html: str) -> str:
+    """The JSON text in #jb-data, decompressed when the page stores it gzip-compressed."""
+    tag, rest = html.split('id="jb-data">', 1)
+    part = rest.split("</script>", 1)[0]
+    if 'data-encoding="gzip-base64"' in tag.rsplit("<script", 1)[1]:
+        assert re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", part)  # base64 only: nothing that can end the element
+        return gzip.decompress(base64.b64decode(part, validate=True)).decode("utf-8")
+    return part
+
+
 def _data_json(html: str) -> dict:
-    part = html.split('id="jb-data">', 1)[1].split("</script>", 1)[0]
-    return json.loads(part)
+    return json.loads(_data_text(html))
+
+
+def _data_form(html: str) -> str:
+    return "gzip" if 'type="application/octet-stream" data-encoding="gzip-base64" id="jb-data"' in html else "json"
 
 
 @pytest.mark.parametrize("value", browser.XSS + ["a & b", "\u2028\u2029", "<!--", "]]>", "\\u003c"])
@@ -31,6 +47,42 @@ def test_json_for_script_escapes_once_and_round_trips(value):
     text = json_for_script({"v": value, "k": [value]})
     assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
     assert json.loads(text) == {"v": value, "k": [value]}
+
+
+def test_large_data_is_stored_compressed_and_decodes_to_the_same_json(tmp_path, judged):
+    from jurybox.report.html import COMPRESS_OVER
+
+    verdicts, store, res = judged
+    data = build_report(verdicts, human="human")
+    small = tmp_path / "small.html"
+    write_report(data, small)  # auto: a 40-item report stays plain JSON
+    assert _data_form(small.read_text(encoding="utf-8")) == "json"
+    # ~2.4 MB of varied text with every payload in it: over the threshold, so auto compresses
+    rng = np.random.default_rng(0)
+    big = dict(data, filler=[browser.XSS[i % len(browser.XSS)] + rng.bytes(300).hex() for i in range(4000)])
+    plain_json = json_for_script(big)
+    assert len(plain_json.encode()) > COMPRESS_OVER
+    sizes = {}
+    for mode in ("auto", "always", "never"):
+        out = tmp_path / f"{mode}.html"
+        sizes[mode] = write_report(big, out, compress=mode)
+        html = out.read_text(encoding="utf-8")
+        assert _data_form(html) == ("json" if mode == "never" else "gzip"), mode
+        assert _data_text(html) == plain_json  # the same escaped JSON, byte for byte, in either form
+        assert html.count("<script") == 2  # the data element and the page's script: no payload made a third
+        csp = re.search(r'Content-Security-Policy" content="([^"]*)"', html).group(1)
+        assert "default-src 'none'" in csp and "connect-src 'none'" in csp and "blob:" not in csp
+    assert sizes["auto"] == sizes["always"] < 0.7 * sizes["never"]
+    # the same page is written twice the same (gzip without a time stamp)
+    write_report(big, tmp_path / "again.html", compress="always")
+    assert (tmp_path / "again.html").read_bytes() == (tmp_path / "always.html").read_bytes()
+    always_small = tmp_path / "always-small.html"
+    write_report(data, always_small, compress="always")
+    assert _data_form(always_small.read_text(encoding="utf-8")) == "gzip"
+    assert _data_json(always_small.read_text(encoding="utf-8")) == _data_json(small.read_text(encoding="utf-8"))
+    with pytest.raises(ValueError, match="compress must be one of"):
+        write_report(data, tmp_path / "bad.html", compress="zip")
+    assert not (tmp_path / "bad.html").exists()
 
 
 def test_no_secret_from_the_environment_reaches_the_report(tmp_path, monkeypatch):
@@ -122,6 +174,10 @@ def test_the_command_line(tmp_path, judged):
     s = json.loads(p.stdout)
     assert s["items"] == 40 and s["details_found"] == 40 and s["bytes"] == out.stat().st_size
     assert {"run", "agreement", "confusion", "calibration", "disagreements"} <= set(s["sections"])
+    assert _data_form(out.read_text(encoding="utf-8")) == "json"  # auto: small data stays plain
+    p = _cli("report", verdicts, "--human", "human", "--out", tmp_path / "c.html", "--compress", "always")
+    assert p.returncode == 0, p.stderr
+    assert _data_form((tmp_path / "c.html").read_text(encoding="utf-8")) == "gzip"
     # a stored run alone
     run_id = _data_json(out.read_text(encoding="utf-8"))["run"]["runs"][0]["run_id"]
     p = _cli("report", "--store", store, "--run", run_id, "--out", tmp_path / "run.html", "--json")
@@ -129,7 +185,8 @@ def test_the_command_line(tmp_path, judged):
     assert json.loads(p.stdout)["items"] == 80  # one row per task: 40 items x 2 orders
     # bad input: one line, exit 2
     for args in (["report", "--out", tmp_path / "x.html"], ["report", "--store", store, "--run", "nope"],
-                 ["report", verdicts, "--human", "no_such_column"], ["report", verdicts, "--out", verdicts]):
+                 ["report", verdicts, "--human", "no_such_column"], ["report", verdicts, "--out", verdicts],
+                 ["report", verdicts, "--out", tmp_path / "x.html", "--compress", "zip"]):
         p = _cli(*args)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (args, p.stderr)
     assert not (tmp_path / "x.html").exists()

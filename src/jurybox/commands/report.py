@@ -50,6 +50,9 @@ def report_command(
     level: Annotated[str, typer.Option(help="agreement level: nominal, ordinal or interval")] = "nominal",
     resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
     encoding: o.Encoding = None,
+    compress: Annotated[str, typer.Option(help="store the data gzip-compressed in the page (the browser "
+                                               "decompresses it): auto (when its JSON is over 2 MB), "
+                                               "always or never")] = "auto",
     json_summary: Annotated[bool, typer.Option("--json", help="print a summary as JSON")] = False,
 ) -> None:
     """Write one HTML file (CSS, JavaScript and data inline; no network request) with the run, the
@@ -64,6 +67,8 @@ def report_command(
         raise JuryboxError(f"--out {out} would overwrite the input file")
     if out.is_dir():
         raise JuryboxError(f"--out {out} is a folder; give the HTML file to write")
+    if compress not in ("auto", "always", "never"):
+        raise JuryboxError(f"--compress must be auto, always or never, not {compress!r}", option="compress")
     spec = None
     if protocol is not None:
         spec = o.judge_spec(protocol, template=template, param=param, labels=labels, describe=describe, criteria=criteria,
@@ -82,7 +87,7 @@ def report_command(
                             prices=prices, title=title, level=level, n_resamples=resamples, encoding=encoding,
                             judge=judge)
     try:
-        size = write_report(data, out)
+        size = write_report(data, out, compress=compress)
     except OSError as exc:
         raise JuryboxError(f"cannot write {out}: {exc.strerror or exc}", option="out") from exc
     summary: dict[str, Any] = {"items": data["items"]["n"], "sections": [k for k in (

@@ -87,11 +87,13 @@ def build_report(
         return report_data(table, store=st, protocol=protocol, items=items, judge=judge, **common)
 
 
-def write_report(data: Mapping[str, Any], out: str | os.PathLike[str]) -> int:
-    """Write the HTML report atomically; returns its size in bytes."""
+def write_report(data: Mapping[str, Any], out: str | os.PathLike[str], compress: str = "auto") -> int:
+    """Write the HTML report atomically; returns its size in bytes. ``compress`` (``auto``,
+    ``always``, ``never``): store the data gzip-compressed in the page (``auto``: when its JSON is
+    over 2 MB); the page decompresses it with the browser's ``DecompressionStream``."""
     from jurybox.atomic import atomic_write
 
-    html = render_report(dict(data))
+    html = render_report(dict(data), compress=compress)
     with atomic_write(out, "w", newline="") as f:
         f.write(html)
     return len(html.encode("utf-8"))

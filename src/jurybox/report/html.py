@@ -5,17 +5,30 @@ and U+2028/U+2029 written as JSON escapes, so no value (``</script>``, ``<!--``)
 element or be read as markup; the page parses it with ``JSON.parse`` and inserts every value as
 text. A Content-Security-Policy allows only the page's own script and style (by hash) and no
 network at all, so even a value that did become markup could neither run nor fetch anything.
+
+Large data (``compress="auto"``: over :data:`COMPRESS_OVER` bytes of JSON) is stored instead as
+the same JSON text gzip-compressed and base64-encoded in ``<script type="application/octet-stream"
+data-encoding="gzip-base64">``: base64 has no character that can end the element, and the page
+decompresses it with the browser's own ``DecompressionStream('gzip')`` (a stream, no URL, so the
+CSP still allows no connection) before the same ``JSON.parse``.
 """
 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import json
 from importlib import resources
 from typing import Any
 
-__all__ = ["asset", "json_for_script", "render_page", "render_report"]
+__all__ = ["COMPRESS_MODES", "COMPRESS_OVER", "asset", "data_element", "json_for_script", "render_page",
+           "render_report"]
+
+#: ``compress`` values: ``auto`` compresses data over :data:`COMPRESS_OVER` bytes of JSON
+COMPRESS_MODES = ("auto", "always", "never")
+#: bytes of JSON above which ``compress="auto"`` stores the data gzip-compressed
+COMPRESS_OVER = 2_000_000
 
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _TABLE = str.maketrans(_ESCAPES)
@@ -40,9 +53,24 @@ def _escape_text(t: str) -> str:
     return t.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render_page(*, title: str, body: str, css: str, js: str, data: Any, connect: str = "'none'") -> str:
+def data_element(data: Any, compress: str = "never") -> str:
+    """The ``<script id="jb-data">`` element holding ``data``: JSON (escaped by
+    :func:`json_for_script`), or with ``compress`` ``always`` (or ``auto`` and over
+    :data:`COMPRESS_OVER` bytes) that JSON gzip-compressed and base64-encoded."""
+    if compress not in COMPRESS_MODES:
+        raise ValueError(f"compress must be one of {', '.join(COMPRESS_MODES)}, not {compress!r}")
+    text = json_for_script(data)
+    if compress == "never" or (compress == "auto" and len(text.encode("utf-8")) <= COMPRESS_OVER):
+        return f"<script type=\"application/json\" id=\"jb-data\">{text}</script>"
+    packed = base64.b64encode(gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
+    return f"<script type=\"application/octet-stream\" data-encoding=\"gzip-base64\" id=\"jb-data\">{packed}</script>"
+
+
+def render_page(*, title: str, body: str, css: str, js: str, data: Any, connect: str = "'none'",
+                compress: str = "never") -> str:
     """A page with ``body`` (fixed markup, never data), the style and script inline and ``data``
-    as JSON in ``#jb-data``. ``connect`` is the CSP connect-src (``'self'`` for the review page)."""
+    in ``#jb-data`` (:func:`data_element`; the script must handle the compressed form when
+    ``compress`` is not ``never``). ``connect`` is the CSP connect-src (``'self'`` for the review page)."""
     for text in (css, js):
         if "</" in text:
             raise ValueError("an inline asset contains '</', which would end its element")
@@ -55,7 +83,7 @@ def render_page(*, title: str, body: str, css: str, js: str, data: Any, connect:
             "<link rel=\"icon\" href=\"data:,\">"
             f"<title>{_escape_text(title)}</title><style>{css}</style></head><body>"
             f"{body}"
-            f"<script type=\"application/json\" id=\"jb-data\">{json_for_script(data)}</script>"
+            f"{data_element(data, compress)}"
             f"<script>{js}</script></body></html>\n")
 
 
@@ -63,7 +91,9 @@ _BODY = ("<header><h1 id=\"title\"></h1><div class=\"sub\" id=\"sub\"></div><nav
          "<main id=\"main\"></main>")
 
 
-def render_report(data: dict[str, Any]) -> str:
-    """The self-contained HTML report of :func:`jurybox.report.data.report_data`'s ``data``."""
+def render_report(data: dict[str, Any], compress: str = "auto") -> str:
+    """The self-contained HTML report of :func:`jurybox.report.data.report_data`'s ``data``
+    (``compress``: see :func:`data_element`)."""
     return render_page(title=str(data.get("title") or "jurybox report"), body=_BODY,
-                       css=asset("jurybox.report", "report.css"), js=asset("jurybox.report", "report.js"), data=data)
+                       css=asset("jurybox.report", "report.css"), js=asset("jurybox.report", "report.js"), data=data,
+                       compress=compress)
