@@ -22,7 +22,8 @@ from jurybox.errors import JuryboxError
 
 Dataset = Annotated[Path, typer.Argument(help="JSONL, CSV or Parquet file, one item per row")]
 Protocol = Annotated[str, typer.Option(help="score | pairwise | classify | correctness | certainty | "
-                                            "checklist | checklist_writer | listwise | answer")]
+                                            "checklist | checklist_writer | listwise | answer | relevance | prp | setwise | "
+                                            "listwise-passages")]
 Criteria = Annotated[str | None, typer.Option(help="What the judge should look for")]
 Labels = Annotated[str | None, typer.Option(help="classify: comma-separated label set")]
 Describe = Annotated[list[str] | None, typer.Option(help="classify: LABEL=DESCRIPTION (repeatable)")]
