@@ -145,3 +145,12 @@ def test_fill_holes_scores_only_the_queries_the_run_answers(tmp_path):
     res = fill_holes(run, human, pool, model=ScriptedBackend(identity="holes"), store=tmp_path / "s.sqlite")
     assert len(res.holes) == 1 and res.ndcg_human == pytest.approx(1.0)  # query 2 is not the run's: not a 0
     assert list(res.per_query.index) == ["1"]
+
+
+def test_judge_with_the_relevance_protocol_gives_the_expected_grade(pool, tmp_path, capsys):
+    out = tmp_path / "graded.jsonl"
+    code, _, _ = run_cli(["judge", str(pool), "--protocol", "relevance", "--model", "scripted:cli", "--human",
+                          "human_relevance", "--out", str(out), "--quiet"], capsys)
+    assert code == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 6 and all(r["verdict_score"] == pytest.approx(1.5) for r in rows)  # uniform answers
