@@ -31,13 +31,15 @@ COMPRESS_MODES = ("auto", "always", "never")
 COMPRESS_OVER = 2_000_000
 
 _ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-_TABLE = str.maketrans(_ESCAPES)
 
 
 def json_for_script(obj: Any) -> str:
     """``obj`` as JSON safe inside a ``<script>`` element (the characters above escaped; the text
     still parses to ``obj`` with ``JSON.parse``). NaN is refused rather than written as invalid JSON."""
-    return json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str).translate(_TABLE)
+    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":"), default=str)
+    for char, escape in _ESCAPES.items():  # str.replace, 6x faster than str.translate on non-ASCII text
+        text = text.replace(char, escape)  # (no escape contains a character escaped here)
+    return text
 
 
 def asset(package: str, name: str) -> str:
