@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from jurybox.backends.registry import get_backend
 from jurybox.mcqa import route_by_confidence, run_mcqa
@@ -32,6 +33,53 @@ def _iv(iv: object) -> str:
     return f"{iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]"  # type: ignore[attr-defined]
 
 
+class StoreOnly:
+    """A backend with the embedded model's fingerprint that never loads or calls it: a report from
+    the store alone (``--report-only``); any task the store lacks stops the run."""
+
+    name = "store-only"
+
+    def __init__(self, model: str, n_ctx: int = 4096) -> None:
+        from jurybox.models import resolve
+
+        r = resolve(model)
+        self.label = r.name
+        self._fp = f"gguf:{r.sha256}:ctx{n_ctx}:{'chat' if r.chat else 'plain'}"
+
+    def fingerprint(self) -> str:
+        return self._fp
+
+    def _refuse(self, request: object) -> object:
+        raise RuntimeError("--report-only: a question of this subset is not in the store")
+
+    option_logprobs = generate = continuation_logprobs = _refuse
+
+    def close(self) -> None:
+        pass
+
+
+def _print(config: str, report: object, calls: int) -> None:
+    r: Any = report
+    print(f"\n== {config}: {r.n_questions} of 1082 questions, {calls} model calls in this run, "
+          f"{r.n_cached} tasks from the store")
+    for metric, table in r.accuracy.items():
+        print(f"{metric:<15} overall {_iv(table.overall)}  ({table.correct}/{table.n})  "
+              f"normalisation: {r.normalisation[metric]}")
+        for subject, iv in table.groups.items():
+            print(f"    {subject:<22} {_iv(iv)}  (n={table.group_n[subject]})")
+    b = r.letter_bias
+    if b is not None:
+        print("letters (original order): chosen share / right-answer share / accuracy when right there: "
+              + "; ".join(f"{k} {b.predicted_share[k]:.3f} / {b.gold_share[k]:.3f} / {_iv(b.recall[k])}"
+                          for k in b.letters))
+    conf = r.table["confidence"].tolist()
+    correct = [bool(c) for c in r.table["correct"]]
+    for th in (0.5, 0.7, 0.9):
+        _, rt = route_by_confidence(conf, th, correct)
+        print(f"review below {th}: {rt.n_routed} of {rt.n} routed ({1 - rt.coverage:.1%}); accuracy kept "
+              f"{_iv(rt.auto_accuracy)}, routed {_iv(rt.routed_accuracy)}; {rt.errors_routed:.1%} of errors routed")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=str(HERE.parent / "shared" / "data" / "mmlu"))
@@ -41,10 +89,21 @@ def main() -> int:
     ap.add_argument("--budget-min", type=float, default=19.0, help="stop starting new questions after this")
     ap.add_argument("--limit", type=int, default=None, help="at most N questions per subject (a timed trial)")
     ap.add_argument("--json", default=None, help="also write the reports here")
+    ap.add_argument("--report-only", nargs="*", default=None, metavar="SUBJECT",
+                    help="no model: report from the store on these subjects (default all) with --limit")
     args = ap.parse_args()
     root = Path(args.root)
     tests = [root / f"{s}_test.csv" for s in SUBJECTS]
     devs = [root / f"{s}_dev.csv" for s in SUBJECTS]
+    if args.report_only is not None:
+        keep = [i for i, s in enumerate(SUBJECTS) if not args.report_only or s in args.report_only]
+        tests, devs = [tests[i] for i in keep], [devs[i] for i in keep]
+        for config in args.configs:
+            scoring, shots = config.split(":")
+            report = run_mcqa(tests, dev=devs, shots=int(shots), scoring=scoring, model=StoreOnly(args.model),
+                              store=args.store, limit=args.limit)
+            _print(config, report, 0)
+        return 0
     backend = get_backend(args.model)
     t0 = time.perf_counter()
     deadline = t0 + 60 * args.budget_min
@@ -78,24 +137,7 @@ def main() -> int:
             print(f"\n== {config}: stopped at the time budget after {calls} model calls; rerun to continue")
             continue
         reports[config] = report
-        print(f"\n== {config}: {report.n_questions} of 1082 questions, {calls} model calls in this run, "
-              f"{report.n_cached} tasks from the store")
-        for metric, table in report.accuracy.items():
-            print(f"{metric:<15} overall {_iv(table.overall)}  ({table.correct}/{table.n})  "
-                  f"normalisation: {report.normalisation[metric]}")
-            for subject, iv in table.groups.items():
-                print(f"    {subject:<22} {_iv(iv)}  (n={table.group_n[subject]})")
-        b = report.letter_bias
-        if b is not None:
-            print("letters (original order): chosen share / right-answer share / accuracy when right there: "
-                  + "; ".join(f"{k} {b.predicted_share[k]:.3f} / {b.gold_share[k]:.3f} / {_iv(b.recall[k])}"
-                              for k in b.letters))
-        conf = report.table["confidence"].tolist()
-        correct = [bool(c) for c in report.table["correct"]]
-        for th in (0.5, 0.7, 0.9):
-            _, r = route_by_confidence(conf, th, correct)
-            print(f"review below {th}: {r.n_routed} of {r.n} routed ({1 - r.coverage:.1%}); accuracy kept "
-                  f"{_iv(r.auto_accuracy)}, routed {_iv(r.routed_accuracy)}; {r.errors_routed:.1%} of errors routed")
+        _print(config, report, calls)
     print(f"\nwall {time.perf_counter() - t0:.0f} s")
     if args.json:
         Path(args.json).write_text(json.dumps({k: r.to_dict() for k, r in reports.items()}, indent=1))
