@@ -1,9 +1,13 @@
 """Report generation time and file size for 1,000 and 10,000 verdicts (jurybox report).
 
-For each size N: a pairwise dataset of N items (instruction ~60-400 characters, each response
-~100-1,500, about the lengths of LLMBar), judged by a scripted backend (no model: the answers are
-text-dependent probabilities) into a fresh store, so every item has two stored orders with their
-rendered prompts. Then, timed separately (median of --repeats):
+For each size N and profile: a pairwise dataset of N items judged by a scripted backend (no model:
+the answers are text-dependent probabilities) into a fresh store, so every item has two stored
+orders with their rendered prompts. Profiles: ``long``, synthetic words at LLMBar's lengths
+(instruction 60-400 characters, each response 100-1,500); ``short``, a sentence each; ``llmbar``,
+LLMBar's own text from ../shared/data/llmbar (the 784 items with all three fields not empty,
+cycled to N: a repeat comes over 1 MB after its original, far outside gzip's 32 KB window, so it
+compresses as fresh real text would). The synthetic words compress far better than real text, so
+for them the gzip figures flatter. Then, timed separately (median of --repeats):
 
 * ``table``: the report from the verdict table alone (--human; no store);
 * ``store``: the report with the store and --protocol pairwise: each item's prompts and per-order
@@ -15,12 +19,9 @@ with the browser's DecompressionStream (what ``auto`` picks above 2 MB of JSON).
 
 Printed per case and form: generation seconds (building the data, median, plus writing that form,
 median), the write alone, file size (MB), the file's own gzip size (for sending it), bytes per
-item, and the share of the file that is the items' own text (the synthetic words compress far
-better than real text, so for them both gzip figures flatter; the ``llmbar`` profile uses LLMBar's
-own items (784 with all three fields not empty) from ../shared/data/llmbar, cycled to N: a repeat is over 1 MB after its original,
-far outside gzip's 32 KB window, so it compresses as fresh real text would). With Chromium
-installed (make browser) it also opens each file from disk headless and prints the time from
-navigation start until the page has drawn (``data-ready`` set, recorded in the page; median of 3 loads).
+item, and (plain form) the share of the file that is the items' own text. With Chromium installed
+(make browser) it also opens each file from disk headless and prints the time from navigation
+start until the page has drawn (``data-ready`` set, recorded in the page; median of 3 loads).
 Run: ``python bench/report_size.py [--sizes 1000,10000] [--repeats 3] [--no-browser]``.
 """
 
