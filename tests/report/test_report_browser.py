@@ -206,3 +206,30 @@ def test_a_compressed_report_without_decompressionstream_says_so(driver, tmp_pat
         driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": handle["identifier"]})
     _open(driver, compressed)  # and the compressed form draws once the browser has it again
     assert driver.find_element(By.ID, "shown").get_attribute("data-matching") == "40"
+
+
+def test_long_item_text_never_runs_under_the_detail_panel(driver, tmp_path, judged):
+    """Rows of long text make the item table wider than its column: it scrolls inside it."""
+    verdicts, store, res = judged
+    df = pd.read_json(verdicts, lines=True)
+    for col in ("instruction", "response_a", "response_b"):
+        df[col] = [f"{col} {i} " + "a long line of judged text " * 30 for i in range(len(df))]
+    path = tmp_path / "long.verdicts.jsonl"
+    write_table(df, path)
+    out = tmp_path / "long.html"
+    write_report(build_report(path, human="human"), out, compress="always")
+    _open(driver, out)
+    driver.execute_script("window.jbShowDetail(0); document.getElementById('items').scrollIntoView()")
+    left = driver.execute_script("return document.querySelector('#items .layout > div').getBoundingClientRect().right")
+    table_right = driver.execute_script("return document.getElementById('items-table').getBoundingClientRect().right")
+    detail = driver.execute_script("var r = document.getElementById('detail').getBoundingClientRect();"
+                                   "return [r.left, r.top, r.right];")
+    assert table_right > detail[0]  # the table is wider than its column...
+    assert left <= detail[0]  # ...and its column ends before the panel, which the table does not cover
+    # at a table row's height, inside the panel: no table cell there (clipped by its scrolling column)
+    under = driver.execute_script(
+        "var r = document.querySelector('#items-table tbody tr').getBoundingClientRect();"
+        "return document.elementsFromPoint(arguments[0] + 20, r.top + r.height / 2)"
+        ".filter(function (e) { return !!e.closest('#items-table'); }).length;", detail[0])
+    assert under == 0
+    assert browser.console_errors(driver) == []
