@@ -24,10 +24,12 @@ PROTOCOLS: dict[str, type[JudgeProtocol]] = {
 }
 
 
-PROTOCOL_PACKAGES: list[str] = ["jurybox.audit", "jurybox.protocols.multilabel"]
+PROTOCOL_PACKAGES: list[str] = ["jurybox.audit", "jurybox.protocols.multilabel", "jurybox.protocols.debate",
+                                 "jurybox.mcqa.protocol", "jurybox.survey.protocol"]
 """Packages that register protocols when they are imported (``jurybox.audit`` registers
-``fenced-score`` and ``fenced-pairwise``; ``jurybox.protocols.multilabel`` registers ``multilabel``
-and ``classify_codes``), imported the first time a name is not registered.
+``fenced-score`` and ``fenced-pairwise``; ``jurybox.protocols.multilabel`` registers ``multilabel``,
+``classify_codes`` and ``classify_shortlist``; the debate, multiple-choice and stance modules register
+theirs), imported the first time a name is not registered.
 An installed package can instead declare an entry point in the ``jurybox.protocols`` group; the
 module it names is imported then too."""
 
