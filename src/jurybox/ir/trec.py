@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -64,9 +64,8 @@ def read_qrels(path: str | os.PathLike[str], *, grades: Sequence[int] | None = N
     return df[QRELS_COLUMNS].reset_index(drop=True)
 
 
-def read_run_rows(path: str | os.PathLike[str]) -> list[tuple[int, str, str, int, float]]:
-    """A run's lines as ``(row, query_id, doc_id, rank, score)`` (row: the 1-based line number)."""
-    out = []
+def _run_lines(path: str | os.PathLike[str]) -> Iterator[tuple[int, list[str], int, float]]:
+    """A run's lines checked: ``(row, fields, rank, score)`` (row: the 1-based line number)."""
     for row, parts in _lines(path):
         if len(parts) != 6:
             raise InputError(
@@ -76,23 +75,17 @@ def read_run_rows(path: str | os.PathLike[str]) -> list[tuple[int, str, str, int
             rank, score = int(parts[3]), float(parts[4])
         except ValueError:
             raise InputError("rank must be an integer and score a number", file=str(path), row=row) from None
-        out.append((row, parts[0], parts[2], rank, score))
-    return out
+        yield row, parts, rank, score
+
+
+def read_run_rows(path: str | os.PathLike[str]) -> list[tuple[int, str, str, int, float]]:
+    """A run's lines as ``(row, query_id, doc_id, rank, score)`` (row: the 1-based line number)."""
+    return [(row, parts[0], parts[2], rank, score) for row, parts, rank, score in _run_lines(path)]
 
 
 def read_run(path: str | os.PathLike[str]) -> pd.DataFrame:
     """A run as a DataFrame ``query_id, doc_id, rank, score, tag`` from ``qid Q0 docid rank score tag``."""
-    records = []
-    for row, parts in _lines(path):
-        if len(parts) != 6:
-            raise InputError(
-                f"expected 6 fields 'qid Q0 docid rank score tag', got {len(parts)}", file=str(path), row=row
-            )
-        try:
-            rank, score = int(parts[3]), float(parts[4])
-        except ValueError:
-            raise InputError("rank must be an integer and score a number", file=str(path), row=row) from None
-        records.append((parts[0], parts[2], rank, score, parts[5]))
+    records = [(parts[0], parts[2], rank, score, parts[5]) for _, parts, rank, score in _run_lines(path)]
     return pd.DataFrame(records, columns=RUN_COLUMNS)
 
 

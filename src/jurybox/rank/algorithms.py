@@ -117,6 +117,22 @@ def _greater(x: int, y: int) -> Generator[list[Any], list[Any], bool]:
     return bool(a > 0 or (a == 0 and x < y))
 
 
+def _extract_top(a: list[int], k: int, sift: Callable[[int, int], Generator[list[Any], list[Any], None]]
+                 ) -> Driver:
+    """Take the heap's root ``k`` times (re-sifting after each), then the rest in input order."""
+    n = len(a)
+    top: list[int] = []
+    end = n
+    while len(top) < min(k, n):
+        top.append(a[0])
+        end -= 1
+        a[0] = a[end]
+        if len(top) < min(k, n):
+            yield from sift(0, end)
+    chosen = set(top)
+    return top + [i for i in range(n) if i not in chosen]
+
+
 def heapsort(n: int, k: int = 10) -> Driver:
     """Max-heap of the candidates by the comparator; the top ``k`` extracted in order, then the
     others in input order. A tie never swaps (the candidate in place stays)."""
@@ -140,16 +156,7 @@ def heapsort(n: int, k: int = 10) -> Driver:
 
     for start in range(n // 2 - 1, -1, -1):
         yield from sift(start, n)
-    top: list[int] = []
-    end = n
-    while len(top) < min(k, n):
-        top.append(a[0])
-        end -= 1
-        a[0] = a[end]
-        if len(top) < min(k, n):
-            yield from sift(0, end)
-    chosen = set(top)
-    return top + [i for i in range(n) if i not in chosen]
+    return (yield from _extract_top(a, k, sift))
 
 
 def sliding(n: int, k: int = 10) -> Driver:
@@ -189,16 +196,7 @@ def setwise_heapsort(n: int, k: int = 10, c: int = 4) -> Driver:
 
     for start in range((n - 2) // m, -1, -1):
         yield from sift(start, n)
-    top: list[int] = []
-    end = n
-    while len(top) < min(k, n):
-        top.append(a[0])
-        end -= 1
-        a[0] = a[end]
-        if len(top) < min(k, n):
-            yield from sift(0, end)
-    chosen = set(top)
-    return top + [i for i in range(n) if i not in chosen]
+    return (yield from _extract_top(a, k, sift))
 
 
 def listwise_windows(n: int, window: int, stride: int) -> list[tuple[int, int]]:
