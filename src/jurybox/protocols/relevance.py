@@ -17,7 +17,10 @@ from typing import Any
 from jurybox.errors import InputError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import register_protocol
+from jurybox.protocols.simple import expected_grade, grade_of, graded_verdict
 from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
+
+__all__ = ["GRADES", "GRADE_NAMES", "Relevance", "expected_grade"]
 
 GRADES = ("0", "1", "2", "3")
 GRADE_NAMES = {"0": "irrelevant", "1": "related", "2": "highly relevant", "3": "perfectly relevant"}
@@ -39,24 +42,10 @@ class Relevance(JudgeProtocol):
         return [("", OptionsRequest(self.prompt(text), GRADES))]
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
-        v = self.option_verdict(result, GRADES)
-        if v.probs:
-            v.score = expected_grade(v.probs)
-        elif v.label is not None:
-            v.score = float(v.label)
-        return v
+        return graded_verdict(self.option_verdict(result, GRADES))
 
     def normalise_label(self, value: Any, *, file: str | None, row: int, field: str) -> str:
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            f = float("nan")
-        if f.is_integer() and str(int(f)) in GRADES:
-            return str(int(f))
+        grade = grade_of(value, range(len(GRADES)))
+        if grade is not None:
+            return grade
         raise InputError(f"relevance grade {value!r} is not one of 0, 1, 2, 3", file=file, row=row, field=field)
-
-
-def expected_grade(probs: Mapping[str, float]) -> float:
-    """sum_g g * p(g) over the grades (probabilities normalised over the options)."""
-    total = sum(probs.values())
-    return sum(int(g) * p for g, p in probs.items()) / total if total else float("nan")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from typing import Any
 
 from jurybox.errors import InputError, OptionError
@@ -86,22 +86,40 @@ class Score(JudgeProtocol):
         return [("", OptionsRequest(self.prompt(text), self.labels()))]
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
-        v = self.option_verdict(result, self.labels())
-        if v.probs:
-            v.score = sum(int(k) * p for k, p in v.probs.items())
-        elif v.label is not None:
-            v.score = float(v.label)
-        return v
+        return graded_verdict(self.option_verdict(result, self.labels()))
 
     def normalise_label(self, value: Any, *, file: str | None, row: int, field: str) -> str:
-        try:
-            f = float(value)
-        except (TypeError, ValueError):
-            f = float("nan")
-        if f.is_integer() and int(f) in self.scale:
-            return str(int(f))
+        grade = grade_of(value, self.scale)
+        if grade is not None:
+            return grade
         raise InputError(f"score {value!r} is not on the scale {self.scale[0]}-{self.scale[-1]}",
                          file=file, row=row, field=field)
+
+
+def expected_grade(probs: Mapping[str, float]) -> float:
+    """sum_g g * p(g) over numeric grades (probabilities normalised over the options)."""
+    total = sum(probs.values())
+    return sum(int(g) * p for g, p in probs.items()) / total if total else float("nan")
+
+
+def graded_verdict(v: Verdict) -> Verdict:
+    """A numeric grade's verdict with its ``score``: the expected grade under the option
+    probabilities, else (an answer read from text) the grade itself."""
+    if v.probs:
+        v.score = expected_grade(v.probs)
+    elif v.label is not None:
+        v.score = float(v.label)
+    return v
+
+
+def grade_of(value: Any, grades: Container[int]) -> str | None:
+    """``value`` as one of the integer ``grades`` in text (``2``, ``2.0`` and ``"2"`` give ``"2"``),
+    or None when it is not one of them."""
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return str(int(f)) if f.is_integer() and int(f) in grades else None
 
 
 class Classify(JudgeProtocol):
