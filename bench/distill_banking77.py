@@ -47,7 +47,7 @@ T_START = time.perf_counter()  # --max-minutes counts from here: one hold of the
 # -- small helpers ------------------------------------------------------------------------------
 
 def wilson(k: int, n: int) -> tuple[float, float, float]:
-    from jurybox.labelerrors.summary import wilson_interval
+    from jurybox.stats import wilson_interval
 
     iv = wilson_interval(int(k), int(n))
     return iv.estimate, iv.low, iv.high

@@ -20,7 +20,7 @@ import numpy as np
 
 from jurybox.errors import JuryboxError
 from jurybox.jury.coverage import CoverageCurve, coverage_curve
-from jurybox.labelerrors.summary import wilson_interval
+from jurybox.stats import wilson_interval
 from jurybox.stats.bootstrap import Interval
 from jurybox.types import Record
 

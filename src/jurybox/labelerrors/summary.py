@@ -12,13 +12,8 @@ Definitions (N rows, F flagged, R of the flagged reviewed, E of those confirmed 
   label, bins (lo, hi] with the first bin closed; Nahum et al. (2025) report this probability rising with
   ensemble confidence.
 
-The Wilson interval for k successes of n at level 1 - a, z = Phi^-1(1 - a/2):
-(p + z^2/2n -/+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n), p = k/n; it is (nan, nan) for n = 0.
-Every interval is a :class:`jurybox.stats.Interval`, as elsewhere in the library (closed form here:
-``n_resamples`` and ``n_valid`` are 0, ``n_units`` is n).
-Checked against Newcombe (1998, Stat. Med. 17:857, Table I, method 3): 81/263 -> (0.2553, 0.3662),
-15/148 -> (0.0624, 0.1605), 0/20 -> (0, 0.1611), 1/29 -> (0.0061, 0.1718).
-This is the only statistic kept here; agreement statistics live in :mod:`jurybox.stats`.
+Every interval is the Wilson score interval of :func:`jurybox.stats.wilson_interval` (re-exported
+here for existing callers); agreement statistics live in :mod:`jurybox.stats`.
 """
 
 from __future__ import annotations
@@ -28,29 +23,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import norm
 
 from jurybox.errors import JuryboxError
-from jurybox.stats import DEFAULT_CONFIDENCE, Interval
+from jurybox.stats import DEFAULT_CONFIDENCE, Interval, wilson_interval
 from jurybox.types import Record
 
 DEFAULT_BINS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
-
-
-def wilson_interval(k: int, n: int, confidence: float = DEFAULT_CONFIDENCE) -> Interval:
-    """Wilson score interval for a binomial proportion k/n (module docstring): estimate k/n, low,
-    high."""
-    if n <= 0:
-        nan = float("nan")
-        return Interval(nan, nan, nan, confidence, 0, 0, 0, "item")
-    if not 0 < confidence < 1:
-        raise JuryboxError(f"confidence must be in (0, 1), got {confidence}")
-    z = float(norm.ppf(1 - (1 - confidence) / 2))
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return Interval(p, float(max(0.0, centre - half)), float(min(1.0, centre + half)), confidence, 0, 0, n, "item")
 
 
 @dataclass(frozen=True)

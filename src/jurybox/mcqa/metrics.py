@@ -27,8 +27,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import JuryboxError
-from jurybox.labelerrors.summary import wilson_interval
-from jurybox.stats import DEFAULT_CONFIDENCE, Interval
+from jurybox.stats import DEFAULT_CONFIDENCE, Interval, wilson_interval
 from jurybox.types import Record
 
 __all__ = ["NORMALISATIONS", "AccuracyTable", "LetterBias", "Routing", "accuracy_table", "harness_predictions",

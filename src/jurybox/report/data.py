@@ -138,7 +138,7 @@ def _run_section(df: pd.DataFrame, cols: Mapping[str, str | None], store: Store 
     out: dict[str, Any] = {"items": n, "status": counts, "unparsed": unparsed,
                            "unparsed_rate": unparsed / n if n else None, "errors": counts.get("error", 0)}
     if n:
-        from jurybox.labelerrors.summary import wilson_interval
+        from jurybox.stats import wilson_interval
 
         iv = wilson_interval(unparsed, n)
         out["unparsed_interval"] = [_plain(iv.low), _plain(iv.high)]  # 95% Wilson score interval

@@ -25,9 +25,11 @@ from jurybox.stats.disagreement import Disagreements, find_disagreements
 from jurybox.stats.kappa import cohen_kappa, fleiss_kappa, gwet_ac1, percent_agreement, scott_pi
 from jurybox.stats.leniency import Leniency, leniency, mean_difference, share_judge_higher
 from jurybox.stats.positional import flip_rate, positional_agreement
+from jurybox.stats.proportion import wilson_interval
 from jurybox.stats.report import AgreementReport, agreement_report
 
 __all__ = [
+    "wilson_interval",
     "DEFAULT_CONFIDENCE",
     "DEFAULT_RESAMPLES",
     "AgreementReport",
