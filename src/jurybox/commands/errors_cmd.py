@@ -8,6 +8,7 @@ jurybox errors evaluate --mturk mturk.json --probs pyx.npy --given labels.npy
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -208,7 +209,7 @@ def find_command(
         raise failed
 
 
-def _page_reviews(fl: Any, store: Path | None, *, source: str, labels: list[str]) -> list[Any]:
+def _page_reviews(fl: Any, store: Path | None, *, source: str, labels: Sequence[str]) -> list[Any]:
     """The decisions made with ``jurybox review`` on this flagged file, from the store (none when the
     default store does not exist; a --store that does not exist is an error)."""
     from jurybox.labelerrors.review import stored_reviews
