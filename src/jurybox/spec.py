@@ -45,8 +45,20 @@ class JudgeSpec:
     model: ModelSpec = None
     backend_options: Mapping[str, Any] = field(default_factory=dict)
     name: str = ""
+    #: few-shot: a labelled examples file (or DataFrame, or list of dicts), ``shots`` of them per
+    #: prompt chosen by ``select`` (similar | balanced | random); see :mod:`jurybox.fewshot`
+    examples: Any = None
+    shots: int = 4
+    select: str = "similar"
+    examples_fields: Mapping[str, str] = field(default_factory=dict)
+    examples_label: str = "label"
+    #: contextual calibration (content-free inputs) and a fitted per-label bias (a file written by
+    #: ``jurybox calibrate``, or a LabelBias); see :mod:`jurybox.calibration`
+    contextual: bool = False
+    calibration: Any = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "examples_fields", _frozen(self.examples_fields))
         params = dict(self.params or {})
         template = params.pop("template", None)
         if template is not None:  # a template among the parameters (a jury config's params)
@@ -105,10 +117,20 @@ class JudgeSpec:
         return dataclasses.replace(self, params={**self.params, **params}, template=template)
 
     def make_protocol(self, **overrides: Any) -> JudgeProtocol:
-        """The protocol, with ``overrides`` on top of the spec's parameters."""
+        """The protocol, with ``overrides`` on top of the spec's parameters (and the spec's
+        few-shot examples and calibration, see :meth:`adapt`)."""
         if isinstance(self.protocol, JudgeProtocol):
-            return make_protocol(self.protocol, **overrides)
-        return make_protocol(self.protocol, **{**self.protocol_params(), **overrides})
+            return self.adapt(make_protocol(self.protocol, **overrides))
+        return self.adapt(make_protocol(self.protocol, **{**self.protocol_params(), **overrides}))
+
+    def adapt(self, protocol: JudgeProtocol) -> JudgeProtocol:
+        """``protocol`` with this spec's few-shot examples and calibration wrapped around it
+        (:func:`jurybox.calibration.adapt.adapt`); the protocol itself when there are none."""
+        if self.examples is None and not self.contextual and self.calibration is None:
+            return protocol
+        from jurybox.calibration.adapt import adapt
+
+        return adapt(protocol, self)
 
     def make_backend(self) -> Backend:
         """The backend for ``model`` with ``backend_options`` (loaded models are shared)."""

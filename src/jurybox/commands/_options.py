@@ -44,6 +44,17 @@ Store = Annotated[Path | None, typer.Option(help="verdict store (default .jurybo
 Encoding = Annotated[str | None, typer.Option(help="text encoding of a CSV/TSV/JSONL DATASET (default UTF-8, with "
                                                    "or without a byte-order mark), e.g. latin-1")]
 
+Examples = Annotated[Path | None, typer.Option(help="few-shot: labelled examples (JSONL/CSV/Parquet with the "
+                                                   "protocol's fields and a 'label' column)")]
+Shots = Annotated[int | None, typer.Option(help="few-shot: examples per prompt (default 4)")]
+Select = Annotated[str | None, typer.Option(help="few-shot: similar (per item, MiniLM embeddings, label-balanced) | "
+                                                 "balanced | random (fixed for every item); default similar")]
+ExamplesField = Annotated[list[str] | None, typer.Option(
+    help="few-shot: FIELD=COLUMN of the examples file (label=COLUMN names its label column; repeatable)")]
+ContextualCalibration = Annotated[bool, typer.Option(
+    "--contextual-calibration", help="divide out the option distribution on content-free inputs (N/A, '', [MASK])")]
+Calibration = Annotated[Path | None, typer.Option(help="per-label bias file fitted by jurybox calibrate")]
+
 #: CLI flag -> the protocol parameter it sets
 PROTOCOL_FLAGS = {"--criteria": "criteria", "--labels": "labels", "--describe": "descriptions", "--scale": "scale",
                   "--orders": "orders", "--combine": "combine", "--tie-threshold": "tie_threshold"}
@@ -53,8 +64,48 @@ def judge_spec(protocol: str, *, template: str = "default", model: str | None = 
                backend_option: list[str] | None = None, param: list[str] | None = None,
                **flags: Any) -> Any:
     """The :class:`~jurybox.spec.JudgeSpec` of a command's options. ``flags`` are the protocol
-    flags by parameter-style name (``labels=``, ``describe=``, ``tie_threshold=``...); a flag the
-    protocol does not take, or a required one missing, is a one-line error naming the flag."""
+    flags by parameter-style name (``labels=``, ``describe=``, ``tie_threshold=``...) and the
+    few-shot and calibration options (:func:`quality_options`); a flag the protocol does not take,
+    or a required one missing, is a one-line error naming the flag."""
+    quality = quality_options(**{k: flags.pop(k) for k in QUALITY_OPTIONS if k in flags})
+    return _judge_spec(protocol, template=template, model=model, backend_option=backend_option, param=param,
+                       **flags).replace(**quality)
+
+
+#: the few-shot and calibration options of the judging commands (JudgeSpec fields)
+QUALITY_OPTIONS = ("examples", "shots", "select", "examples_field", "contextual_calibration", "calibration")
+
+
+def quality_options(*, examples: Path | None = None, shots: int | None = None, select: str | None = None,
+                    examples_field: list[str] | None = None, contextual_calibration: bool = False,
+                    calibration: Path | None = None) -> dict[str, Any]:
+    """The :class:`~jurybox.spec.JudgeSpec` fields of the few-shot and calibration flags; a
+    few-shot flag without ``--examples`` is a one-line error."""
+    out: dict[str, Any] = {}
+    if examples is None:
+        given = [f for f, v in (("--shots", shots), ("--select", select), ("--examples-field", examples_field))
+                 if v not in (None, [])]
+        if given:
+            raise JuryboxError(f"{given[0]} needs --examples FILE (the labelled examples)")
+    else:
+        fmap = dict(key_value_pairs(examples_field or [], lambda item: JuryboxError(
+            f"--examples-field expects FIELD=COLUMN, got {item!r}")))
+        label = fmap.pop("label", "label")
+        out.update(examples=examples, examples_fields=fmap, examples_label=label)
+        if shots is not None:
+            out["shots"] = shots
+        if select is not None:
+            out["select"] = select
+    if contextual_calibration:
+        out["contextual"] = True
+    if calibration is not None:
+        out["calibration"] = calibration
+    return out
+
+
+def _judge_spec(protocol: str, *, template: str = "default", model: str | None = None,
+                backend_option: list[str] | None = None, param: list[str] | None = None,
+                **flags: Any) -> Any:
     from jurybox.protocols import registry
     from jurybox.spec import JudgeSpec
 
@@ -89,6 +140,9 @@ SPEC_OPTIONS: tuple[tuple[str, Any, Any], ...] = (
     ("describe", Describe, None), ("scale", Scale, None), ("orders", Orders, None), ("combine", Combine, None),
     ("tie_threshold", TieThreshold, None), ("template", Template, "default"), ("model", Model, None),
     ("backend_option", BackendOption, None), ("param", Param, None),
+    ("examples", Examples, None), ("shots", Shots, None), ("select", Select, None),
+    ("examples_field", ExamplesField, None), ("contextual_calibration", ContextualCalibration, False),
+    ("calibration", Calibration, None),
 )
 
 
