@@ -375,7 +375,14 @@ def evaluate(
     description: str | None = None,
     executor: Executor | None = None,
 ) -> tuple[list[Verdict], list[dict[str, Verdict]], RunStats]:
-    """Judge every item: item-level verdicts, the per-variant verdicts of each item, and run stats."""
+    """Judge every item: item-level verdicts, the per-variant verdicts of each item, and run stats.
+
+    A composite backend (a cascade, a stacked jury: it has ``evaluate_items``) gets the whole items
+    and runs its own judges through this function, so their calls still go through the store."""
+    composite = getattr(judge.backend, "evaluate_items", None)
+    if callable(composite):
+        return composite(judge, items, store, progress=progress, description=description,  # type: ignore[no-any-return]
+                         executor=executor)
     per_item: list[list[Task]] = []
     protocol = judge.protocol
 

@@ -97,6 +97,12 @@ register_backend("openai", "jurybox.backends.openai:OpenAIBackend", from_spec=_o
                  spec_params=("model", "base_url"))
 register_backend("scripted", "jurybox.backends.scripted:ScriptedBackend",
                  from_spec=lambda rest: {"identity": rest} if rest else {}, spec_params=("identity",))
+# Composite judges (their modules run judges through the engine; imported only when named).
+register_backend("cascade", "jurybox.cascade.judge:CascadeJudge",
+                 from_spec=lambda rest: {"file": rest} if rest.endswith(".json") else {"cheap": rest or None},
+                 spec_params=("cheap", "file"))
+register_backend("stack", "jurybox.stacking.judge:StackedJudge", from_spec=lambda rest: {"file": rest},
+                 spec_params=("file",))
 
 
 def resolve_spec(model: str | os.PathLike[str] | None) -> tuple[BackendEntry, dict[str, Any]]:

@@ -3,7 +3,9 @@
 Config keys: ``data`` (file, relative to the config), ``protocol`` (default pairwise), ``params``
 (protocol parameters), ``fields`` (PROTOCOL_FIELD: COLUMN), ``human`` (label column), ``judges`` (list
 of {model, templates | template, name, weight, params}), ``aggregation`` (majority | weighted |
-dawid-skene | mean | median | pre), ``pre`` ({exam: 0.2, threshold: 0.6, seed: 0}), ``store``, ``out``
+dawid-skene | mean | median | pre | stacked), ``pre`` ({exam: 0.2, threshold: 0.6, seed: 0}), ``stack``
+({file: FIT.json} to apply a saved stack, or {folds: 5, repeats: 3, C: 1.0, max_labels, seed, save: FIT.json}
+to fit one on the human labels), ``store``, ``out``
 (table, default DATA.jury.jsonl), ``pairs`` (pairwise only: DPO preference pairs JSONL).
 """
 
@@ -18,7 +20,7 @@ import typer
 from jurybox.errors import JuryboxError
 
 KEYS = {"data", "protocol", "params", "fields", "human", "judges", "aggregation", "pre", "store", "out", "pairs",
-        "encoding"}
+        "encoding", "stack"}
 
 
 def load_config(path: Path) -> dict[str, Any]:
@@ -43,7 +45,7 @@ def load_config(path: Path) -> dict[str, Any]:
             raise JuryboxError(f"{path}: missing required setting '{key}'")
     if not isinstance(cfg["judges"], list) or not all(isinstance(j, dict) for j in cfg["judges"]):
         raise JuryboxError(f"{path}: 'judges' must be a list of mappings such as {{model: ..., templates: [...]}}")
-    for key in ("params", "fields", "pre"):
+    for key in ("params", "fields", "pre", "stack"):
         if key in cfg and not isinstance(cfg[key], dict):
             raise JuryboxError(f"{path}: '{key}' must be a mapping")
     base = path.parent
@@ -51,6 +53,10 @@ def load_config(path: Path) -> dict[str, Any]:
         if cfg.get(key) is not None:
             p = Path(str(cfg[key])).expanduser()
             cfg[key] = p if p.is_absolute() else base / p
+    for key in ("file", "save"):  # the stack's files, relative to the config too
+        if (cfg.get("stack") or {}).get(key) is not None:
+            p = Path(str(cfg["stack"][key])).expanduser()
+            cfg["stack"][key] = p if p.is_absolute() else base / p
     return cfg
 
 
@@ -74,7 +80,7 @@ def jury_command(
                      aggregation=str(cfg.get("aggregation", "majority")), fields=cfg.get("fields"),
                      human=cfg.get("human"), store=cfg.get("store"), exam=float(pre.get("exam", 0.2)),
                      threshold=float(pre.get("threshold", 0.6)), seed=int(pre.get("seed", 0)), progress=not quiet,
-                     encoding=cfg.get("encoding"))
+                     encoding=cfg.get("encoding"), stack=cfg.get("stack"))
     target = out or cfg.get("out") or data.with_name(data.stem + ".jury.jsonl")
     if Path(target).resolve() == data.resolve():
         raise JuryboxError(f"output {target} would overwrite the input file")

@@ -8,7 +8,11 @@ column, each judge's and the jury's accuracy and Cohen's kappa against it.
 Aggregations: ``majority`` (plurality, ties give no verdict), ``weighted`` (one ``weight`` per judge
 spec), ``dawid-skene`` (EM, no human labels), ``mean``/``median`` (of verdict scores), ``pre``
 (qualification exam on a random ``exam`` share of the human-labelled rows, threshold ``threshold``,
-weights log(p/(1-p)); agreement is then reported on the other rows only).
+weights log(p/(1-p)); agreement is then reported on the other rows only), ``stacked`` (a logistic
+regression over the judges' option log-probabilities, :mod:`jurybox.stacking`: applied from a saved
+fit with ``stack={"file": FIT.json}``, else fitted on the human-labelled rows with repeated k-fold,
+``stack={"folds": 5, "repeats": 3, "C": 1.0, "max_labels": None, "seed": 0, "save": FIT.json}``;
+a fitting row's verdict is then its out-of-fold prediction).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from jurybox.store import Store, open_store
 
 __all__ = ["AGGREGATIONS", "JuryResult", "build_judges", "judge_specs", "jury_table"]
 
-AGGREGATIONS = ("majority", "weighted", "dawid-skene", "mean", "median", "pre")
+AGGREGATIONS = ("majority", "weighted", "dawid-skene", "mean", "median", "pre", "stacked")
+STACK_KEYS = ("file", "save", "folds", "repeats", "C", "max_labels", "seed")
 
 
 @dataclass
@@ -135,6 +140,34 @@ def _agreement_row(name: str, labels: Sequence[Any], human: Sequence[Any], rows:
             "kappa": kappa}
 
 
+def _stacked(run: Any, js: Sequence[Judge], gold: Sequence[Any] | None, judges: Sequence[Mapping[str, Any] | JudgeSpec],
+             protocol: str, params: Mapping[str, Any], cfg: Mapping[str, Any],
+             details: dict[str, Any]) -> tuple[list[Any], np.ndarray]:
+    """The stacked jury's labels and confidences (from a saved fit, or fitted here with k-fold)."""
+    from jurybox.stacking.api import stack_jury
+    from jurybox.stacking.judge import apply_stack, read_stack, write_stack
+
+    if cfg.get("file"):
+        fitted = read_stack(cfg["file"])
+        verdicts = apply_stack(fitted, list(run.judges), run.variants)
+        details["stack"] = {"file": str(cfg["file"])}
+    else:
+        assert gold is not None
+        specs, _ = judge_specs(judges, protocol, params)
+        max_labels = cfg.get("max_labels")
+        res = stack_jury(run, js, gold, specs=specs, folds=int(cfg.get("folds", 5)),
+                         repeats=int(cfg.get("repeats", 3)), C=float(cfg.get("C", 1.0)),
+                         seed=int(cfg.get("seed", 0)), max_labels=None if max_labels is None else int(max_labels))
+        verdicts = res.verdicts
+        details["stack"] = {"n_fit": len(res.fit_rows), "cv": res.cv.to_dict(), "comparison": res.comparison}
+        if cfg.get("save"):
+            write_stack(res.stack, cfg["save"])
+            details["stack"]["saved"] = str(cfg["save"])
+    labels = [v.label for v in verdicts]
+    conf = np.array([max(v.probs.values()) if v.probs else np.nan for v in verdicts], dtype=float)
+    return labels, conf
+
+
 def jury_table(
     data: pd.DataFrame | str | os.PathLike[str],
     judges: Sequence[Mapping[str, Any] | JudgeSpec],
@@ -151,16 +184,33 @@ def jury_table(
     progress: bool = False,
     backends: Mapping[str, Backend] | None = None,
     encoding: str | None = None,
+    stack: Mapping[str, Any] | None = None,
 ) -> JuryResult:
     """Run a jury over a dataset and aggregate (module docstring)."""
     if aggregation not in AGGREGATIONS:
         raise JuryboxError(f"unknown aggregation '{aggregation}' (use {', '.join(AGGREGATIONS)})")
+    stack_cfg = dict(stack or {})
+    unknown = sorted(set(stack_cfg) - set(STACK_KEYS))
+    if unknown:
+        raise JuryboxError(f"unknown stack setting(s) {unknown} (use {', '.join(STACK_KEYS)})")
+    if stack_cfg and aggregation != "stacked":
+        raise JuryboxError("stack settings are for aggregation 'stacked'")
     js, weights = build_judges(judges, protocol, params or {}, backends)
     proto = js[0].protocol
     dataset = load_dataset(data, proto, fields=fields, human=human, encoding=encoding)
     df, items, gold = dataset.table, dataset.items, dataset.human
     if aggregation == "pre" and gold is None:
         raise JuryboxError("aggregation 'pre' needs human labels for its qualification exam (set 'human')")
+    if aggregation == "stacked" and not stack_cfg.get("file") and gold is None:
+        raise JuryboxError("aggregation 'stacked' needs human labels to fit on (set 'human'), or a saved fit "
+                           "(stack: {file: FIT.json})")
+    if aggregation == "stacked" and stack_cfg.get("file"):
+        from jurybox.stacking.judge import read_stack
+
+        fitted = read_stack(stack_cfg["file"])
+        if fitted.protocol != protocol:
+            raise JuryboxError(f"{fitted.path}: the stack was fitted for protocol {fitted.protocol}, not {protocol}")
+        fitted.check_judges(js)  # before any model call
     with open_store(store) as st:
         run = run_jury(js, items, st, progress=progress)
     labels = label_matrix(run.verdicts)
@@ -178,6 +228,8 @@ def jury_table(
         ds = dawid_skene(labels, label_set=proto.labels() or None)
         jury_label, conf = list(ds.label), ds.posterior.max(axis=1)
         details["dawid_skene_accuracy"] = dict(zip(run.judges, ds.accuracy.tolist(), strict=True))
+    elif aggregation == "stacked":
+        jury_label, conf = _stacked(run, js, gold, judges, protocol, params or {}, stack_cfg, details)
     elif aggregation in ("mean", "median"):
         pooled = mean_score(scores) if aggregation == "mean" else median_score(scores)
         jscore = pooled.score
