@@ -76,6 +76,11 @@ CREATE TABLE IF NOT EXISTS reviews (
     replaces INTEGER
 );
 CREATE INDEX IF NOT EXISTS reviews_item ON reviews(review_set, item);
+CREATE TABLE IF NOT EXISTS arrays (
+    key TEXT PRIMARY KEY,
+    data BLOB NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 
@@ -318,6 +323,22 @@ class Store:
         with self._lock, self._reading():
             found = self.conn.execute(q, args).fetchall()
         return [dict(zip(cols, r, strict=True)) for r in found]
+
+    # -- arrays (model internals: hidden states, attention scores), keyed by the task key
+    def put_arrays(self, key: str, data: bytes) -> None:
+        """Store the arrays of task ``key`` (an ``.npz`` file's bytes) before its verdict: a verdict
+        in the store then always has its arrays; a rerun after a kill in between replaces them."""
+        self._write("INSERT OR REPLACE INTO arrays (key, data, created_at) VALUES (?, ?, ?)", (key, data, time.time()))
+
+    def get_arrays(self, keys: Sequence[str]) -> dict[str, bytes]:
+        """The stored arrays (``.npz`` bytes) of those ``keys`` that have them."""
+        out: dict[str, bytes] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i:i + 500])
+            q = f"SELECT key, data FROM arrays WHERE key IN ({','.join('?' * len(chunk))})"
+            with self._lock, self._reading():
+                out.update((k, bytes(d)) for k, d in self.conn.execute(q, chunk).fetchall())
+        return out
 
     # -- human reviews (appended, never updated: machine verdicts stay as they are)
     _REVIEW_COLS = ("id", "review_set", "item", "reviewer", "decision", "new_label", "reason", "created_at",

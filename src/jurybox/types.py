@@ -109,7 +109,46 @@ class ContinuationRequest:
         return canonical_json(self.to_dict())
 
 
-Request = OptionsRequest | GenerateRequest | ContinuationRequest
+@dataclass(frozen=True)
+class InternalsRequest:
+    """Ask for what a forward pass computes inside the model (a backend with ``internals``, such
+    as ``transformers``): the rendered prompt once, then each of ``continuations`` after it (an
+    answer; split from the prompt as :class:`ContinuationRequest` splits it) from the prompt's
+    cached keys and values.
+
+    ``marks`` are texts found in order in the rendered prompt (each after the previous one); a
+    mark's position is the token holding its last character. ``hidden``: the hidden states of every
+    layer (the embeddings, then each layer's output) at the prompt's last token (array
+    ``hidden_prompt`` [layers + 1, 1, width]; with ``hidden_at_marks`` also at the marks: [layers +
+    1, 1 + marks, width]) and at each continuation's last token
+    (``hidden_end`` [layers + 1, continuations, width]); ``qk``: per layer and head, the attention
+    logit ``<q of the prompt's last token, k at each mark> * scaling`` (``qk`` [layers, heads,
+    marks]); ``options``: their next-token log-probabilities after the prompt (as
+    :class:`OptionsRequest` reads them, unnormalised); continuations always give their per-token
+    log-probabilities (``token_logprobs``, concatenated).
+    """
+
+    prompt: Prompt
+    continuations: tuple[str, ...] = ()
+    marks: tuple[str, ...] = ()
+    hidden: bool = False
+    qk: bool = False
+    options: tuple[str, ...] = ()
+    hidden_at_marks: bool = False
+    kind: Literal["internals"] = "internals"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "prompt": self.prompt.to_dict(), "continuations": list(self.continuations),
+                "marks": list(self.marks), "hidden": self.hidden, "qk": self.qk, "options": list(self.options),
+                "hidden_at_marks": self.hidden_at_marks}
+
+    @cached_property
+    def json(self) -> str:
+        """Canonical JSON of the request (computed once: it goes into the task key and the store)."""
+        return canonical_json(self.to_dict())
+
+
+Request = OptionsRequest | GenerateRequest | ContinuationRequest | InternalsRequest
 
 
 @dataclass
@@ -155,7 +194,26 @@ class ContinuationScores:
     completion_tokens: int = 0
 
 
-BackendResult = OptionScores | Generation | ContinuationScores
+@dataclass
+class Internals:
+    """Result of ``internals``: named numpy ``arrays`` (see :class:`InternalsRequest`), the token
+    ``positions`` of the prompt's last token and of the marks, the prompt's token count, the
+    options' raw next-token log-probabilities, and each continuation's summed log-probability and
+    token count. The arrays go to the store's ``arrays`` table, the rest into the verdict."""
+
+    arrays: dict[str, Any]
+    positions: list[int]
+    n_prompt_tokens: int
+    option_logprobs: dict[str, float] = field(default_factory=dict)
+    continuation_logprobs: list[float] = field(default_factory=list)
+    continuation_tokens: list[int] = field(default_factory=list)
+    method: str = "internals"
+    text: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+BackendResult = OptionScores | Generation | ContinuationScores | Internals
 
 
 @dataclass

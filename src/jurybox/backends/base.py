@@ -38,6 +38,8 @@ from jurybox.types import (
     ContinuationScores,
     GenerateRequest,
     Generation,
+    Internals,
+    InternalsRequest,
     OptionScores,
     OptionsRequest,
     Request,
@@ -102,12 +104,25 @@ def continuation_logprobs(backend: Backend, request: ContinuationRequest) -> Con
     return result
 
 
+def internals(backend: Backend, request: InternalsRequest) -> Internals:
+    """``backend.internals(request)``, or a one-line error for a backend without it."""
+    fn = getattr(backend, "internals", None)
+    if not callable(fn):
+        raise BackendConfigError(
+            f"backend {backend_label(backend)} cannot show model internals (hidden states, attention queries and "
+            "keys): use the transformers backend (--model transformers:MODEL; pip install 'jurybox[internals]')")
+    result: Internals = fn(request)
+    return result
+
+
 def execute(backend: Backend, request: Request) -> BackendResult:
     """Dispatch a request to the matching backend primitive."""
     if isinstance(request, OptionsRequest):
         return backend.option_logprobs(request)
     if isinstance(request, ContinuationRequest):
         return continuation_logprobs(backend, request)
+    if isinstance(request, InternalsRequest):
+        return internals(backend, request)
     return backend.generate(request)
 
 

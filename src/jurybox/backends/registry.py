@@ -95,6 +95,8 @@ register_backend("embedded", "jurybox.backends.embedded:EmbeddedBackend",
                  from_spec=lambda rest: {"model": rest or None}, spec_params=("model",), shared=True)
 register_backend("openai", "jurybox.backends.openai:OpenAIBackend", from_spec=_openai_spec,
                  spec_params=("model", "base_url"))
+register_backend("transformers", "jurybox.internals.backend:TransformersBackend",
+                 from_spec=lambda rest: {"model": rest or None}, spec_params=("model",), shared=True)
 register_backend("scripted", "jurybox.backends.scripted:ScriptedBackend",
                  from_spec=lambda rest: {"identity": rest} if rest else {}, spec_params=("identity",))
 # Composite judges (their modules run judges through the engine; imported only when named).
