@@ -1,0 +1,453 @@
+"""Does the small judge agree with people better with few-shot examples or calibration? (<= 50 labels)
+
+    flock /tmp/jurybox-model.lock python bench/judge_quality.py --dataset llmbar --run zero,cc,fixed,similar \\
+        --budget-min 14
+    python bench/judge_quality.py --dataset llmbar          # report from the store only: no model loaded
+
+Datasets (../shared/data): ``llmbar`` (the 140-item sample of the other LLMBar benches: 20 per set of
+the 4 Adversarial and 3 Processed sets, seed 0; pairwise template ``default``, both orders, margin
+combination; accuracy and Cohen's kappa against the gold preference), ``relevance`` (the 1,000
+stratified TREC DL19 pool pairs of bench/relevance_dl19.py, the ``relevance`` protocol; unweighted
+kappa on the 4 grades of the argmax grade and of the expected grade rounded half up), ``newsroom``
+(the summaries of the first N articles of a seeded permutation, as bench/newsroom_rater.py chooses
+them, scored 1-5 on 4 aspects with that bench's template; Spearman of the expected score with the
+mean human rating, averaged over the aspects).
+
+Stages (``--run``, judged through the engine into ``.jurybox/judge_quality.sqlite``, resumable: a
+rerun makes no model call for what is stored, ``--budget-min`` stops starting new chunks):
+``zero`` the zero-shot default (for llmbar and relevance copied from the stores of the earlier
+benches by task key, so it costs 0 calls), ``cc`` the content-free tasks of contextual
+calibration (3 per variant and aspect), ``fixed`` few-shot with k fixed label-balanced examples,
+``similar`` few-shot with k per-item MiniLM-nearest examples (label-balanced), ``fixedcc`` the
+content-free tasks under the fixed few-shot prompt.
+
+Evaluation: R repeated random splits of the items (seeds 0..R-1) into <= 50 labelled items (the
+examples and the bias fit; ``--train``) and the rest. Zero-shot, contextual calibration (CC), the
+ML bias (fitted on the split's labelled items), and CC + bias cost no calls per split, so they are
+scored on all R splits: the number printed is the mean over splits with the 2.5-97.5 percentile
+range of the splits (and of the paired gain over zero-shot). Few-shot prompts depend on the split's
+examples and cost calls, so they are run for split 0 only, on its first ``--fs-n`` held-out items:
+printed with a 95% percentile bootstrap interval over those items (1,000 resamples), the paired
+gain over zero-shot on the same items likewise. The few-shot example pool is split 0's labelled
+items (for llmbar only those of at most 1,200 characters, so that k examples fit the context).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE / "bench"))
+
+from jurybox.backends.registry import get_backend  # noqa: E402
+from jurybox.calibration.api import fit_label_bias  # noqa: E402
+from jurybox.calibration.protocol import CalibratedProtocol  # noqa: E402
+from jurybox.engine import Judge, build_tasks, evaluate  # noqa: E402
+from jurybox.fewshot.protocol import FewShotProtocol  # noqa: E402
+from jurybox.protocols.base import JudgeProtocol  # noqa: E402
+from jurybox.stats import bootstrap_ci, cohen_kappa, spearman  # noqa: E402
+from jurybox.store import Store  # noqa: E402
+from jurybox.types import Verdict  # noqa: E402
+
+DATA = HERE.parent / "shared" / "data"
+STORE = HERE / ".jurybox" / "judge_quality.sqlite"
+SEEDS = {"llmbar": HERE / ".jurybox" / "llmbar.sqlite", "relevance": HERE / ".jurybox" / "relevance_dl19.sqlite"}
+STAGES = ("zero", "cc", "fixed", "similar", "fixedcc")
+
+
+class StoreOnly:
+    """The embedded model's fingerprint without loading it (reports read the store only)."""
+
+    name = "store-only"
+
+    def __init__(self, model: str, n_ctx: int) -> None:
+        from jurybox.models import resolve
+
+        r = resolve(model)
+        self.label = r.name
+        self._fp = f"gguf:{r.sha256}:ctx{n_ctx}:{'chat' if r.chat else 'plain'}"
+
+    def fingerprint(self) -> str:
+        return self._fp
+
+    def _refuse(self, request: object) -> object:
+        raise RuntimeError("report mode: this task is not in the store (run with --run)")
+
+    option_logprobs = generate = continuation_logprobs = _refuse
+
+
+@dataclass
+class Part:
+    """One judge over one item list: a dataset, or one aspect of newsroom."""
+
+    name: str
+    protocol: JudgeProtocol
+    items: list[dict[str, Any]]
+    human: list[str]  # in the protocol's label set (fit targets)
+    numeric: np.ndarray | None = None  # the human rating for Spearman (newsroom: the mean of 3)
+    groups: list[str] = field(default_factory=list)  # llmbar: Adversarial / Processed
+    max_example_chars: int | None = None
+
+
+# -- datasets -------------------------------------------------------------------------------------
+def llmbar_parts() -> tuple[list[Part], int]:
+    from jurybox.benchdata.llmbar import ADVERSARIAL, load_llmbar
+    from jurybox.protocols.pairwise import Pairwise
+
+    df = load_llmbar(DATA / "llmbar", per_set=20, seed=0)
+    items = df[["instruction", "response_a", "response_b"]].to_dict("records")
+    groups = ["Adversarial" if s in ADVERSARIAL else "Processed" for s in df["set"]]
+    return [Part("llmbar", Pairwise(template="default"), items, df["gold"].tolist(), groups=groups,
+                 max_example_chars=1200)], 4096
+
+
+def relevance_parts() -> tuple[list[Part], int]:
+    import relevance_dl19 as rel
+
+    from jurybox.protocols.relevance import Relevance
+
+    sample = rel.stratified(rel.load_pool(), 1000)
+    items = sample[["query", "passage"]].to_dict("records")
+    human = [str(int(g)) for g in sample["human_relevance"]]
+    return [Part("relevance", Relevance(), items, human, numeric=sample["human_relevance"].to_numpy(float))], 4096
+
+
+def newsroom_parts(articles: int) -> tuple[list[Part], int]:
+    import newsroom_rater as nr
+
+    from jurybox.protocols.simple import Score
+
+    rows, questions = nr.load(DATA / "newsroom" / "newsroom.json")
+    arts = list(dict.fromkeys(r["article"] for r in rows))
+    keep = set(np.random.default_rng(0).permutation(len(arts))[:articles].tolist())
+    arts = [a for i, a in enumerate(arts) if i in keep]
+    order = {a: i for i, a in enumerate(arts)}
+    rows = sorted((r for r in rows if r["article"] in order), key=lambda r: (order[r["article"]], r["id"]))
+    items = [{"instruction": r["article"], "response": r["summary"]} for r in rows]
+    template = str(HERE / "bench" / "templates" / "newsroom-score.j2")
+    parts = []
+    for a in nr.ASPECTS:
+        mean = np.array([r["mean"][a] for r in rows], dtype=float)
+        human = [str(int(np.clip(np.floor(m + 0.5), 1, 5))) for m in mean]  # the fit's target: mean rounded
+        parts.append(Part(f"newsroom:{a}", Score(criteria=questions[a], template=template), items, human,
+                          numeric=mean))
+    return parts, 6144
+
+
+# -- store ----------------------------------------------------------------------------------------
+def seed_store(store_path: Path, source: Path, keys: Sequence[str]) -> int:
+    """Copy the verdicts of ``keys`` that ``source`` holds into the bench store (same task keys)."""
+    if not source.is_file():
+        return 0
+    con = sqlite3.connect(store_path)
+    try:
+        con.execute("ATTACH DATABASE ? AS src", (str(source),))
+        before = con.execute("SELECT count(*) FROM verdicts").fetchone()[0]
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i:i + 500])
+            con.execute(f"INSERT OR IGNORE INTO verdicts SELECT * FROM src.verdicts WHERE key IN "
+                        f"({','.join('?' * len(chunk))})", chunk)
+        con.commit()
+        return con.execute("SELECT count(*) FROM verdicts").fetchone()[0] - before
+    finally:
+        con.close()
+
+
+def stored(judge: Judge, items: Sequence[dict[str, Any]], store: Store) -> list[dict[str, Verdict] | None]:
+    """Each item's verdicts by variant when all its tasks are stored, else None (no model call)."""
+    flat, per_item = build_tasks(judge, items)
+    got = store.get_many([t.key for t in flat])
+    return [({t.variant: got[t.key] for t in ts} if all(t.key in got for t in ts) else None) for ts in per_item]
+
+
+def judge_chunks(judge: Judge, items: Sequence[dict[str, Any]], store: Store, deadline: float, label: str,
+                 chunk: int = 10) -> int:
+    calls = 0
+    for start in range(0, len(items), chunk):
+        if time.monotonic() > deadline:
+            print(f"  {label}: budget reached at item {start}; rerun to resume", flush=True)
+            return calls
+        _, _, st = evaluate(judge, list(items[start:start + chunk]), store, description=label)
+        calls += st.model_calls
+        if st.model_calls:
+            print(f"  {label}: items {start + 1}-{min(start + chunk, len(items))}: {st.model_calls} calls "
+                  f"({st.wall_s:.1f} s)", flush=True)
+    return calls
+
+
+# -- metrics --------------------------------------------------------------------------------------
+def metric_fns(part: Part) -> dict[str, Callable[[list[Verdict], list[int]], float]]:
+    labels = list(part.protocol.labels())
+
+    def kappa(vs: list[Verdict], idx: list[int]) -> float:
+        pairs = [(v.label, part.human[i]) for v, i in zip(vs, idx, strict=True) if v.label is not None]
+        return cohen_kappa([a for a, _ in pairs], [h for _, h in pairs], labels=labels)
+
+    def accuracy(vs: list[Verdict], idx: list[int]) -> float:
+        return float(np.mean([v.label == part.human[i] for v, i in zip(vs, idx, strict=True)]))
+
+    if part.name == "llmbar":
+        return {"accuracy": accuracy, "kappa": kappa}
+    if part.name == "relevance":
+        def kappa_expected(vs: list[Verdict], idx: list[int]) -> float:
+            m = [str(int(np.floor(v.score + 0.5))) if v.score is not None else None for v in vs]
+            pairs = [(a, part.human[i]) for a, i in zip(m, idx, strict=True) if a is not None]
+            return cohen_kappa([a for a, _ in pairs], [h for _, h in pairs], labels=labels)
+        return {"kappa": kappa, "kappa_expected": kappa_expected}
+
+    def rho(vs: list[Verdict], idx: list[int]) -> float:
+        assert part.numeric is not None
+        s = np.array([np.nan if v.score is None else v.score for v in vs])
+        return spearman(s, part.numeric[idx])
+    return {"spearman": rho}
+
+
+def splits(n: int, train: int, reps: int) -> list[tuple[list[int], list[int]]]:
+    out = []
+    for s in range(reps):
+        p = np.random.default_rng(s).permutation(n).tolist()
+        out.append((sorted(p[:train]), p[train:]))
+    return out
+
+
+def spread(xs: Sequence[float]) -> str:
+    a = np.asarray(xs, dtype=float)
+    a = a[~np.isnan(a)]
+    if a.size == 0:
+        return "n/a"
+    return f"{a.mean():+.3f} [{np.percentile(a, 2.5):+.3f}, {np.percentile(a, 97.5):+.3f}]"
+
+
+def fewshot_protocols(part: Part, train: list[int], k_fixed: int, k_similar: int) -> dict[str, JudgeProtocol]:
+    pool = [i for i in train if part.max_example_chars is None
+            or sum(len(str(part.items[i][f])) for f in part.protocol.required) <= part.max_example_chars]
+    ex = [part.items[i] for i in pool]
+    labs = [part.human[i] for i in pool]
+    fixed = FewShotProtocol(part.protocol, ex, labs, k=k_fixed, select="balanced")
+    return {"fixed": fixed, "similar": FewShotProtocol(part.protocol, ex, labs, k=k_similar, select="similar"),
+            "fixedcc": CalibratedProtocol(fixed, contextual=True)}
+
+
+# -- main -----------------------------------------------------------------------------------------
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--dataset", required=True, choices=("llmbar", "relevance", "newsroom"))
+    ap.add_argument("--run", default="", help=f"comma-separated stages to judge: {', '.join(STAGES)}")
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b")
+    ap.add_argument("--budget-min", type=float, default=14.0)
+    ap.add_argument("--train", type=int, default=50, help="labelled items per split (examples, bias fit)")
+    ap.add_argument("--reps", type=int, default=20, help="repeated random splits for the call-free methods")
+    ap.add_argument("--fs-n", type=int, default=90, help="held-out items of split 0 judged few-shot (fixed)")
+    ap.add_argument("--fs-n-similar", type=int, default=40, help="of those, the first N judged per-item few-shot")
+    ap.add_argument("--shots", type=int, default=4, help="k of the fixed few-shot prompt")
+    ap.add_argument("--shots-similar", type=int, default=4, help="k of the per-item few-shot prompt")
+    ap.add_argument("--articles", type=int, default=15, help="newsroom: articles (all their summaries)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    stages = [s for s in args.run.split(",") if s]
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        ap.error(f"unknown stages {sorted(unknown)}")
+
+    if args.dataset == "llmbar":
+        parts, n_ctx = llmbar_parts()
+    elif args.dataset == "relevance":
+        parts, n_ctx = relevance_parts()
+    else:
+        parts, n_ctx = newsroom_parts(args.articles)
+    n = len(parts[0].items)
+    sp = splits(n, min(args.train, 50), args.reps)
+    train0, eval0 = sp[0]
+    fs_items = eval0[:args.fs_n]
+    backend: Any = get_backend(args.model, n_ctx=n_ctx) if stages else StoreOnly(args.model, n_ctx)
+    STORE.parent.mkdir(exist_ok=True)
+    t0 = time.monotonic()
+    deadline = t0 + 60 * args.budget_min
+    calls = 0
+    with Store(STORE) as store:
+        if args.dataset in SEEDS:
+            flat = [t for p in parts for t in build_tasks(Judge(p.protocol, backend), p.items)[0]]
+            added = seed_store(STORE, SEEDS[args.dataset], [t.key for t in flat])
+            if added:
+                print(f"copied {added} zero-shot verdicts from {SEEDS[args.dataset].name} (same task keys)")
+        fs = {p.name: fewshot_protocols(p, train0, args.shots, args.shots_similar) for p in parts}
+        for stage in stages:
+            for p in parts:
+                if stage == "zero":
+                    judge, its = Judge(p.protocol, backend), p.items
+                elif stage == "cc":
+                    judge, its = Judge(CalibratedProtocol(p.protocol, contextual=True), backend), p.items[:1]
+                else:
+                    sel = fs_items[:args.fs_n_similar] if stage == "similar" else fs_items
+                    judge, its = Judge(fs[p.name][stage], backend), [p.items[i] for i in sel]
+                calls += judge_chunks(judge, its, store, deadline, f"{p.name} {stage}")
+        wall = time.monotonic() - t0
+        if stages:
+            print(f"{calls} model calls in {wall:.0f} s")
+        out = report(args, parts, store, backend, sp, fs, fs_items)
+    out["model_calls_this_run"] = calls
+    if args.json:
+        from jurybox.atomic import atomic_write
+
+        with atomic_write(args.json) as f:
+            json.dump(out, f, indent=2, default=float)
+    return 0
+
+
+def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tuple[list[int], list[int]]],
+           fs: dict[str, dict[str, JudgeProtocol]], fs_items: list[int]) -> dict[str, Any]:
+    out: dict[str, Any] = {"dataset": args.dataset, "n_items": len(parts[0].items), "train": len(sp[0][0]),
+                           "reps": len(sp), "parts": {}}
+    free: dict[str, dict[str, list[float]]] = {}
+    fewshot_rows: dict[str, dict[str, Any]] = {}
+    for p in parts:
+        base = p.protocol
+        cc = CalibratedProtocol(base, contextual=True)
+        zs = stored(Judge(base, backend), p.items, store)
+        ccv = stored(Judge(cc, backend), p.items, store)
+        have_zs = sum(v is not None for v in zs)
+        have_cc = sum(v is not None for v in ccv)
+        print(f"\n== {p.name}: {len(p.items)} items; stored: zero-shot {have_zs}, with content-free tasks {have_cc}")
+        fns = metric_fns(p)
+        res: dict[str, dict[str, list[float]]] = {}
+        p_cf_note = ""
+        for train, ev in sp:
+            ev = [i for i in ev if zs[i] is not None]
+            tr = [i for i in train if zs[i] is not None]
+            methods: dict[str, list[Verdict]] = {"zero-shot": [base.combine(p.items[i], zs[i]) for i in ev]}
+            fit = fit_label_bias(base, [p.items[i] for i in tr], [zs[i] for i in tr], [p.human[i] for i in tr])
+            methods["bias (ML, <=50 labels)"] = [CalibratedProtocol(base, bias=fit).combine(p.items[i], zs[i])
+                                                 for i in ev]
+            if have_cc == len(p.items):
+                methods["contextual (CC)"] = [cc.combine(p.items[i], ccv[i]) for i in ev]
+                fit_cc = fit_label_bias(cc, [p.items[i] for i in tr], [ccv[i] for i in tr],
+                                        [p.human[i] for i in tr], contextual=True)
+                both = CalibratedProtocol(base, contextual=True, bias=fit_cc)
+                methods["CC + bias"] = [both.combine(p.items[i], ccv[i]) for i in ev]
+            for mname, vs in methods.items():
+                for fname, fn in fns.items():
+                    res.setdefault(f"{mname}|{fname}", []).append(fn(vs, ev))
+                    if p.groups and fname == "kappa":
+                        for g in sorted(set(p.groups)):
+                            sel = [j for j, i in enumerate(ev) if p.groups[i] == g]
+                            res.setdefault(f"{mname}|{fname} {g}", []).append(
+                                fn([vs[j] for j in sel], [ev[j] for j in sel]))
+        if have_cc == len(p.items):
+            item = p.items[0]
+            v = ccv[0]
+            assert v is not None
+            p_cf_note = "; ".join(f"{k}: " + ", ".join(f"{o} {pr:.2f}" for o, pr in (x.probs or {}).items())
+                                  for k, x in v.items() if k.startswith("cf"))
+            print(f"  content-free answers ({item and 'first item'}): {p_cf_note}")
+        for key, xs in res.items():
+            mname, fname = key.split("|")
+            gain = "" if mname == "zero-shot" else \
+                f"   gain {spread(np.array(xs) - np.array(res[f'zero-shot|{fname}']))}"
+            print(f"  {mname:24s} {fname:18s} {spread(xs)}{gain}")
+            free.setdefault(key, {}).setdefault(p.name, xs)  # type: ignore[arg-type]
+        out["parts"][p.name] = {"stored_zero_shot": have_zs, "stored_cc": have_cc,
+                                "free": {k: list(map(float, v)) for k, v in res.items()}}
+        # few-shot on split 0
+        zs_fs = {i: zs[i] for i in fs_items}
+        rows = {name: stored(Judge(proto, backend), [p.items[i] for i in fs_items], store)
+                for name, proto in fs[p.name].items()}
+        done = [j for j, i in enumerate(fs_items) if zs_fs[i] is not None]
+        print(f"  few-shot (split 0, {len(fs_items)} held-out items): stored fixed "
+              f"{sum(r is not None for r in rows['fixed'])}, similar {sum(r is not None for r in rows['similar'])}, "
+              f"fixed+CC {sum(r is not None for r in rows['fixedcc'])}")
+        lat = {}
+        for name, r in (("zero-shot", [zs_fs[i] for i in fs_items]), *rows.items()):
+            ls = [x.latency_s for vs in r if vs is not None for k, x in vs.items() if not k.startswith("cf")]
+            if ls:
+                lat[name] = (float(np.mean(ls)), len(ls))
+        if lat:
+            print("  seconds per call (stored latencies, item tasks only): "
+                  + "; ".join(f"{k} {m:.2f} s (n={c})" for k, (m, c) in lat.items()))
+        fsres: dict[str, Any] = {"latency": lat}
+        for name in ("fixed", "similar", "fixedcc"):
+            sel = [j for j in done if rows[name][j] is not None]
+            if len(sel) < 10:
+                continue
+            idx = [fs_items[j] for j in sel]
+            zv = [base.combine(p.items[i], zs_fs[i]) for i in idx]
+            proto = fs[p.name][name]
+            fv = [proto.combine(p.items[fs_items[j]], rows[name][j]) for j in sel]
+            for fname, fn in fns.items():
+                a = np.arange(len(idx))
+
+                def stat(ix: np.ndarray, vs: list[Verdict] = fv, fn: Any = fn, idx: list[int] = idx) -> float:
+                    ii = [int(x) for x in ix]
+                    return fn([vs[x] for x in ii], [idx[x] for x in ii])
+
+                def gain(ix: np.ndarray, fn: Any = fn, fv: list[Verdict] = fv, zv: list[Verdict] = zv,
+                         idx: list[int] = idx) -> float:
+                    ii = [int(x) for x in ix]
+                    return fn([fv[x] for x in ii], [idx[x] for x in ii]) - fn([zv[x] for x in ii], [idx[x] for x in ii])
+
+                ci = bootstrap_ci(stat, a, n_resamples=1000, seed=0)
+                cg = bootstrap_ci(gain, a, n_resamples=1000, seed=0)
+                z0 = fn(zv, idx)
+                print(f"  few-shot {name:8s} k={proto.k if hasattr(proto, 'k') else args.shots} {fname:14s} "
+                      f"{ci.estimate:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}] on {len(idx)} items (zero-shot "
+                      f"{z0:+.3f}); gain {cg.estimate:+.3f} [{cg.low:+.3f}, {cg.high:+.3f}]")
+                fsres[f"{name}|{fname}"] = {"n": len(idx), "estimate": ci.estimate, "low": ci.low, "high": ci.high,
+                                            "zero_shot": z0, "gain": cg.estimate, "gain_low": cg.low,
+                                            "gain_high": cg.high}
+        fewshot_rows[p.name] = fsres
+        out["parts"][p.name]["fewshot"] = fsres
+    if len(parts) > 1:  # newsroom: the mean over aspects, split by split
+        print(f"\n== mean over the {len(parts)} aspects")
+        for key, per in free.items():
+            if len(per) != len(parts):
+                continue
+            mean = np.mean(np.array(list(per.values())), axis=0)
+            mname, fname = key.split("|")
+            zero = np.mean(np.array(list(free[f"zero-shot|{fname}"].values())), axis=0)
+            gain = "" if mname == "zero-shot" else f"   gain {spread(mean - zero)}"
+            print(f"  {mname:24s} {fname:18s} {spread(mean)}{gain}")
+    if args.dataset == "llmbar":
+        published()
+    if args.dataset == "newsroom":
+        print("  published (JUDGE-BENCH, mean +- sd over aspects): Llama-3.1-8B 0.45 +- 0.04, Mistral-7B 0.26 +- 0.06")
+    if args.dataset == "relevance":
+        print("  reference (full pool): FLAN-T5-large kappa 0.227, Llama-3-8B-Instruct 0.124 (4-point)")
+    return out
+
+
+def published() -> None:
+    from jurybox.benchdata.llmbar import ADVERSARIAL, PROCESSED, load_llmbar_evaluator
+
+    print("  published LLMBar evaluators (Vanilla_NoRules, full sets; accuracy = statistics.json correct_average, "
+          "kappa recomputed from result.json, both orders as rows):")
+    for ev in ("GPT-4", "ChatGPT", "LLaMA2", "PaLM2"):
+        line = []
+        for gname, sets in (("Adversarial", ADVERSARIAL), ("Processed", PROCESSED)):
+            accs, judge, gold = [], [], []
+            for s in sets:
+                from jurybox.benchdata.llmbar import LLMBAR_SETS
+
+                st = json.loads((DATA / "llmbar" / LLMBAR_SETS[s] / "evaluators" / ev / "Vanilla_NoRules" /
+                                 "statistics.json").read_text())
+                accs.append(float(str(st["correct_average"]).rstrip("%")) / 100)
+                df = load_llmbar_evaluator(DATA / "llmbar", s, ev)
+                for col in ("winner_unswapped", "winner_swapped"):
+                    judge += df[col].tolist()
+                    gold += df["gold"].tolist()
+            ok = [(j, g) for j, g in zip(judge, gold, strict=True) if j is not None]
+            k = cohen_kappa([j for j, _ in ok], [g for _, g in ok], labels=["A", "B"])
+            line.append(f"{gname} accuracy {np.mean(accs):.3f} kappa {k:+.3f}")
+        print(f"    {ev:8s} " + "; ".join(line))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
