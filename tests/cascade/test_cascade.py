@@ -187,3 +187,28 @@ def test_bad_cascade_input_is_one_clear_line(tmp_path: Path):
     with pytest.raises(JuryboxError, match="no row has a human label"):
         fit_cascade(data(5).assign(gold=None), spec(None), cheap="cheap", large="large", human="gold",
                     store=tmp_path / "s.sqlite", backends={"cheap": cheap_backend(), "large": large_backend()})
+
+
+def test_cascade_command_writes_the_file_and_judge_uses_it(tmp_path: Path, capsys):
+    from jurybox.cli import main
+
+    f = tmp_path / "d.jsonl"
+    data(30).to_json(f, orient="records", lines=True)
+    store = str(tmp_path / "s.sqlite")
+    out = tmp_path / "c.json"
+    # the scripted backends' default answers are uniform: confidence 0.5 everywhere, so every item escalates
+    rc = main(["cascade", str(f), "--protocol", "classify", "--labels", "pos,neg", "--human", "gold",
+               "--cheap", "scripted:a", "--large", "scripted:b", "--out", str(out), "--store", store, "--quiet"])
+    assert rc in (0, None)
+    text = capsys.readouterr().out
+    assert "30 labelled rows, 60 model calls" in text and out.is_file()
+    cfg = read_cascade(out)
+    assert cfg.cheap == "scripted:a" and cfg.protocol == "classify"
+    rc = main(["judge", str(f), "--protocol", "classify", "--labels", "pos,neg", "--model", f"cascade:{out}",
+               "--store", store, "--quiet", "--json", "--out", str(tmp_path / "v.jsonl")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["model_calls"] == 0 and summary["items"] == 30  # both stages are in the store already
+    with pytest.raises(SystemExit) as exc:
+        main(["cascade", str(f), "--protocol", "classify", "--labels", "pos,neg", "--human", "gold",
+              "--cheap", "scripted:a", "--model", "scripted:c", "--out", str(out), "--store", store])
+    assert exc.value.code == 2 and "--model does not apply to cascade" in capsys.readouterr().err

@@ -108,6 +108,12 @@ def jury_command(
     for row in res.agreement:
         print(f"  {row['judge_name']}: accuracy {row['accuracy']:.3f}, kappa {row['kappa']:.3f} "
               f"({row['n_answered']}/{row['n_labelled']} labelled items answered)")
+    fitted = res.details.get("stack") or {}
+    if "cv" in fitted:
+        cv = fitted["cv"]
+        print(f"  stack fitted on {fitted['n_fit']} labelled rows: {cv['folds']}-fold x {cv['repeats']} out-of-fold "
+              f"accuracy {cv['accuracy']:.3f} [{cv['accuracy_ci'][0]:.3f}, {cv['accuracy_ci'][1]:.3f}], kappa "
+              f"{cv['kappa']:.3f}" + (f"; saved to {fitted['saved']}" if "saved" in fitted else ""))
     if "pairs" in summary:
         print(f"wrote {summary['pairs']['written']} preference pairs to {summary['pairs']['path']} "
               f"({summary['pairs']['skipped']} items without a decided verdict skipped)")

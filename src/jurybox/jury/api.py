@@ -11,7 +11,8 @@ spec), ``dawid-skene`` (EM, no human labels), ``mean``/``median`` (of verdict sc
 weights log(p/(1-p)); agreement is then reported on the other rows only), ``stacked`` (a logistic
 regression over the judges' option log-probabilities, :mod:`jurybox.stacking`: applied from a saved
 fit with ``stack={"file": FIT.json}``, else fitted on the human-labelled rows with repeated k-fold,
-``stack={"folds": 5, "repeats": 3, "C": 1.0, "max_labels": None, "seed": 0, "save": FIT.json}``;
+``stack={"folds": 5, "repeats": 3, "C": 1.0, "max_labels": None, "seed": 0, "balanced": False,
+"save": FIT.json}``;
 a fitting row's verdict is then its out-of-fold prediction).
 """
 
@@ -42,7 +43,7 @@ from jurybox.store import Store, open_store
 __all__ = ["AGGREGATIONS", "JuryResult", "build_judges", "judge_specs", "jury_table"]
 
 AGGREGATIONS = ("majority", "weighted", "dawid-skene", "mean", "median", "pre", "stacked")
-STACK_KEYS = ("file", "save", "folds", "repeats", "C", "max_labels", "seed")
+STACK_KEYS = ("file", "save", "folds", "repeats", "C", "max_labels", "seed", "balanced")
 
 
 @dataclass
@@ -157,7 +158,8 @@ def _stacked(run: Any, js: Sequence[Judge], gold: Sequence[Any] | None, judges: 
         max_labels = cfg.get("max_labels")
         res = stack_jury(run, js, gold, specs=specs, folds=int(cfg.get("folds", 5)),
                          repeats=int(cfg.get("repeats", 3)), C=float(cfg.get("C", 1.0)),
-                         seed=int(cfg.get("seed", 0)), max_labels=None if max_labels is None else int(max_labels))
+                         seed=int(cfg.get("seed", 0)), max_labels=None if max_labels is None else int(max_labels),
+                         balanced=bool(cfg.get("balanced", False)))
         verdicts = res.verdicts
         details["stack"] = {"n_fit": len(res.fit_rows), "cv": res.cv.to_dict(), "comparison": res.comparison}
         if cfg.get("save"):

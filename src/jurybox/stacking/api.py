@@ -80,7 +80,7 @@ def method_agreement(name: str, predicted: Sequence[Any], gold: Sequence[Any], *
 
 def stack_jury(run: JuryRun, judges: Sequence[Judge], gold: Sequence[Any], *, specs: Sequence[Any] | None = None,
                folds: int = 5, repeats: int = 3, C: float = 1.0, seed: int = 0, max_labels: int | None = None,
-               n_resamples: int = 1000) -> StackOutcome:
+               n_resamples: int = 1000, balanced: bool = False) -> StackOutcome:
     """Fit, cross-validate and compare (module docstring)."""
     names = list(run.judges)
     if [j.name for j in judges] != names:
@@ -99,8 +99,8 @@ def stack_jury(run: JuryRun, judges: Sequence[Judge], gold: Sequence[Any], *, sp
     x, _ = feature_matrix(layout, names, run.variants)
     y = [str(gold[i]) for i in fit_rows]
     cv = cross_validate(x[fit_rows], y, fnames, folds=folds, repeats=repeats, C=C, seed=seed,
-                        n_resamples=n_resamples)
-    model = fit_stack(x[fit_rows], y, fnames, C=C)
+                        n_resamples=n_resamples, balanced=balanced)
+    model = fit_stack(x[fit_rows], y, fnames, C=C, balanced=balanced)
     members: list[Member] = [member_of(j, specs[k] if specs is not None else None) for k, j in enumerate(judges)]
     info = {"n_fit": len(fit_rows), "cv": cv.to_dict(), "seed": seed}
     stack = StackFile(protocol, tuple(members), layout, model, info)
@@ -143,6 +143,7 @@ def fit_stacked_jury(
     C: float = 1.0,
     seed: int = 0,
     max_labels: int | None = None,
+    balanced: bool = False,
     out: str | os.PathLike[str] | None = None,
     backends: Mapping[str, Any] | None = None,
     progress: bool = False,
@@ -161,7 +162,7 @@ def fit_stacked_jury(
     with open_store(store) as st:
         run = run_jury(js, ds.items, st, progress=progress)
     res = stack_jury(run, js, ds.human, specs=specs, folds=folds, repeats=repeats, C=C, seed=seed,
-                     max_labels=max_labels)
+                     max_labels=max_labels, balanced=balanced)
     if out is not None:
         write_stack(res.stack, out)
     table = ds.table.copy()

@@ -152,6 +152,7 @@ class StackModel:
     intercept: np.ndarray
     C: float = 1.0
     n_train: int = 0
+    balanced: bool = False
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -171,7 +172,8 @@ class StackModel:
     def to_dict(self) -> dict[str, Any]:
         return {"classes": list(self.classes), "features": list(self.features), "impute": self.impute.tolist(),
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "coef": self.coef.tolist(),
-                "intercept": self.intercept.tolist(), "C": self.C, "n_train": self.n_train}
+                "intercept": self.intercept.tolist(), "C": self.C, "n_train": self.n_train,
+                "balanced": self.balanced}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], *, source: str = "stack") -> StackModel:
@@ -180,7 +182,8 @@ class StackModel:
             features = tuple(str(f) for f in d["features"])
             arrays = {k: np.asarray(d[k], dtype=float) for k in ("impute", "mean", "scale", "coef", "intercept")}
             model = cls(classes, features, arrays["impute"], arrays["mean"], arrays["scale"], arrays["coef"],
-                        arrays["intercept"], float(d.get("C", 1.0)), int(d.get("n_train", 0)))
+                        arrays["intercept"], float(d.get("C", 1.0)), int(d.get("n_train", 0)),
+                        bool(d.get("balanced", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise JuryboxError(f"{source}: not a stack model ({type(exc).__name__}: {exc})") from None
         f, k = len(features), len(classes)
@@ -203,11 +206,13 @@ def _check_labels(y: Sequence[Any]) -> list[str]:
 
 
 def fit_stack(x: np.ndarray, y: Sequence[Any], features: Sequence[str], *, C: float = 1.0,
-              classes: Sequence[str] | None = None) -> StackModel:
+              classes: Sequence[str] | None = None, balanced: bool = False) -> StackModel:
     """Fit the stack on features ``x`` (NaN = missing, see :func:`feature_matrix`) and labels ``y``.
 
     ``classes`` fixes the class order (default: the sorted labels seen); a class of ``classes``
-    absent from ``y`` is an error (the regression cannot learn it)."""
+    absent from ``y`` is an error (the regression cannot learn it). ``balanced`` weights each item
+    by n / (K * n_class), so a rare class counts as much as a frequent one (scikit-learn's
+    ``class_weight="balanced"``): it trades accuracy for kappa when the classes are skewed."""
     from sklearn.linear_model import LogisticRegression
 
     x = np.asarray(x, dtype=float)
@@ -231,7 +236,7 @@ def fit_stack(x: np.ndarray, y: Sequence[Any], features: Sequence[str], *, C: fl
     scale = filled.std(axis=0)
     scale = np.where(scale > 1e-12, scale, 1.0)
     z = (filled - mean) / scale
-    lr = LogisticRegression(C=C, max_iter=2000)
+    lr = LogisticRegression(C=C, max_iter=2000, class_weight="balanced" if balanced else None)
     lr.fit(z, labels)
     if len(cls) == 2:  # scikit-learn keeps one row w for classes_[1]: softmax(-w/2, w/2) = sigmoid(w)
         w, b = lr.coef_[0], float(lr.intercept_[0])
@@ -242,7 +247,7 @@ def fit_stack(x: np.ndarray, y: Sequence[Any], features: Sequence[str], *, C: fl
         order = [list(lr.classes_).index(c) for c in cls]
         coef, intercept = lr.coef_[order], lr.intercept_[order]
     return StackModel(cls, tuple(features), impute, mean, scale, np.asarray(coef, dtype=float),
-                      np.asarray(intercept, dtype=float), float(C), len(labels))
+                      np.asarray(intercept, dtype=float), float(C), len(labels), bool(balanced))
 
 
 @dataclass(frozen=True)
@@ -272,7 +277,7 @@ class CrossValidation:
 
 
 def cross_validate(x: np.ndarray, y: Sequence[Any], features: Sequence[str], *, folds: int = 5, repeats: int = 3,
-                   C: float = 1.0, seed: int = 0, n_resamples: int = 1000) -> CrossValidation:
+                   C: float = 1.0, seed: int = 0, n_resamples: int = 1000, balanced: bool = False) -> CrossValidation:
     """Out-of-fold predictions of :func:`fit_stack` (module docstring). ``folds`` is lowered to the
     size of the smallest class when that is smaller (at least 2 items per class are needed)."""
     from sklearn.model_selection import RepeatedStratifiedKFold
@@ -295,7 +300,7 @@ def cross_validate(x: np.ndarray, y: Sequence[Any], features: Sequence[str], *, 
     for s, (tr, te) in enumerate(split.split(x, labels)):
         r = s // k
         tr_classes = sorted(set(y_arr[tr]))
-        m = fit_stack(x[tr], list(y_arr[tr]), features, C=C, classes=tr_classes)
+        m = fit_stack(x[tr], list(y_arr[tr]), features, C=C, classes=tr_classes, balanced=balanced)
         p = m.predict_proba(x[te])
         for col, c in enumerate(m.classes):
             proba[r, te, classes.index(c)] = p[:, col]
