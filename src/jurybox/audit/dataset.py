@@ -75,5 +75,6 @@ def audit_dataset(
             items, backend, st, protocol=protocol, probes=probes, human=_HUMAN if human else None,
             templates=list(templates) if templates else None, repeats=repeats, temperature=temperature,
             family=family, slice_field=_SLICE if slice_field is not None else None, length_unit=length_unit,
-            n_resamples=n_resamples, seed=seed, progress=progress, name=spec.name, **spec.protocol_params(),
+            n_resamples=n_resamples, seed=seed, progress=progress, name=spec.name, adapt=spec.adapt,
+            **spec.protocol_params(),
         )

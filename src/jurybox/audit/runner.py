@@ -9,7 +9,7 @@ calls), and computes each probe's statistics with 95% bootstrap intervals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from jurybox.audit.slices import leniency_by_slice, preference_score
 from jurybox.backends.base import Backend
 from jurybox.engine import Judge, RunStats, evaluate
 from jurybox.errors import JuryboxError
-from jurybox.protocols.base import template_variants
+from jurybox.protocols.base import JudgeProtocol, template_variants
 from jurybox.protocols.registry import make_protocol
 from jurybox.stats import DEFAULT_RESAMPLES
 from jurybox.store import Store
@@ -125,9 +125,14 @@ def run_audit(
     seed: int | None = 0,
     progress: bool = False,
     name: str = "",
+    adapt: Callable[[JudgeProtocol], JudgeProtocol] | None = None,
     **protocol_params: Any,
 ) -> AuditReport:
     """Audit a judge (``protocol`` with ``protocol_params`` asked of ``backend``) on ``items``.
+
+    ``adapt`` wraps each protocol the probes ask with (a JudgeSpec's few-shot examples and
+    calibration: :meth:`jurybox.spec.JudgeSpec.adapt`); the consistency probe's repeats are not
+    wrapped, and per-order numbers (position) are read from the stored, uncalibrated orders.
 
     ``items`` are dicts holding the protocol's fields; ``human`` names the item key with the human
     label ("A"/"B" for pairwise, a score for score), ``family`` the judge's model family for the
@@ -152,6 +157,8 @@ def run_audit(
         key = tuple(sorted(overrides.items()))
         if key not in cache:
             proto = make_protocol(protocol, **{**params, **overrides})
+            if adapt is not None:
+                proto = adapt(proto)
             combined, variants, stats = evaluate(Judge(proto, backend, judge_name), items, store,
                                                  progress=progress, description=f"audit {tag}")
             _record(runs, failures, tag, stats)

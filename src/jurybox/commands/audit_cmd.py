@@ -37,6 +37,12 @@ def audit_command(
     slice_: Annotated[str | None, typer.Option("--slice", help="leniency: column naming each item's slice")] = None,
     length_unit: Annotated[str, typer.Option(help="length: chars | words")] = "chars",
     resamples: Annotated[int, typer.Option(help="bootstrap resamples")] = 1000,
+    examples: o.Examples = None,
+    shots: o.Shots = None,
+    select: o.Select = None,
+    examples_field: o.ExamplesField = None,
+    contextual_calibration: o.ContextualCalibration = False,
+    calibration: o.Calibration = None,
     encoding: o.Encoding = None,
     store: o.Store = None,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the audit as JSON to this file")] = None,
@@ -59,7 +65,9 @@ def audit_command(
     if not probe_list:
         raise JuryboxError("--probes is empty; name at least one probe, e.g. --probes position,length")
     spec = JudgeSpec(protocol, {"criteria": criteria}, template, model,
-                     parse_backend_options(model, backend_option or ()))
+                     parse_backend_options(model, backend_option or ())).replace(**o.quality_options(
+                         examples=examples, shots=shots, select=select, examples_field=examples_field,
+                         contextual_calibration=contextual_calibration, calibration=calibration))
     report = audit_dataset(dataset, spec, probes=probe_list, fields=field, human=human, slice_field=slice_,
                    templates=[t.strip() for t in templates.split(",")] if templates else None, repeats=repeats,
                    temperature=temperature, family=family, length_unit=length_unit, n_resamples=resamples,

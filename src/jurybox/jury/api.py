@@ -59,6 +59,8 @@ class JuryResult:
 
 
 _SPEC_KEYS = ("model", "templates", "template", "name", "weight", "params", "backend_options")
+#: a config judge's few-shot and calibration keys: JudgeSpec fields of the same names
+_QUALITY_KEYS = ("examples", "shots", "select", "examples_fields", "examples_label", "contextual", "calibration")
 
 
 def judge_specs(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str,
@@ -81,10 +83,12 @@ def _expand(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str,
         if isinstance(spec, JudgeSpec):
             out.append((n, spec, 1.0))
             continue
-        unknown = set(spec) - set(_SPEC_KEYS)
+        unknown = set(spec) - set(_SPEC_KEYS) - set(_QUALITY_KEYS)
         if unknown:
             raise JuryboxError(f"judge {n}: unknown key(s) {sorted(unknown)} "
-                               "(use model, templates, name, weight, params, backend_options)")
+                               "(use model, templates, name, weight, params, backend_options, or the few-shot and "
+                               "calibration keys examples, shots, select, contextual, calibration)")
+        quality = {k: spec[k] for k in _QUALITY_KEYS if k in spec}
         model = spec.get("model")
         templates = spec.get("templates") or [spec.get("template", "default")]
         if isinstance(templates, str):
@@ -107,7 +111,7 @@ def _expand(specs: Sequence[Mapping[str, Any] | JudgeSpec], protocol: str,
         for t in templates:
             base = spec.get("name") or f"{model or 'default-model'}"
             name = f"{base}:{t}" if len(templates) > 1 or not spec.get("name") else base
-            out.append((n, JudgeSpec(protocol, merged, str(t), model, typed, name), weight))
+            out.append((n, JudgeSpec(protocol, merged, str(t), model, typed, name, **quality), weight))
     return out
 
 
