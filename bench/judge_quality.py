@@ -228,6 +228,39 @@ def spread(xs: Sequence[float]) -> str:
     return f"{a.mean():+.3f} [{np.percentile(a, 2.5):+.3f}, {np.percentile(a, 97.5):+.3f}]"
 
 
+def split0_bootstrap(split0: dict[str, Any], fns: dict[str, Callable[[list[Verdict], list[int]], float]]
+                     ) -> dict[str, Any]:
+    """Split 0's held-out items resampled (1,000 times): each method's metric and its paired gain
+    over zero-shot, as 95% percentile intervals (the sampling uncertainty the split spread omits)."""
+    if not split0:
+        return {}
+    ev, methods = split0["ev"], split0["methods"]
+    a = np.arange(len(ev))
+    zero = methods["zero-shot"]
+    out: dict[str, Any] = {}
+    print(f"  split 0 alone, {len(ev)} held-out items, 95% bootstrap intervals:")
+    for mname, vs in methods.items():
+        for fname, fn in fns.items():
+            def stat(ix: np.ndarray, vs: list[Verdict] = vs, fn: Any = fn) -> float:
+                ii = [int(x) for x in ix]
+                return fn([vs[x] for x in ii], [ev[x] for x in ii])
+
+            def gain(ix: np.ndarray, vs: list[Verdict] = vs, fn: Any = fn) -> float:
+                ii = [int(x) for x in ix]
+                return fn([vs[x] for x in ii], [ev[x] for x in ii]) - fn([zero[x] for x in ii], [ev[x] for x in ii])
+
+            ci = bootstrap_ci(stat, a, n_resamples=1000, seed=0)
+            row = {"estimate": ci.estimate, "low": ci.low, "high": ci.high}
+            text = f"{ci.estimate:+.3f} [{ci.low:+.3f}, {ci.high:+.3f}]"
+            if mname != "zero-shot":
+                cg = bootstrap_ci(gain, a, n_resamples=1000, seed=0)
+                row.update(gain=cg.estimate, gain_low=cg.low, gain_high=cg.high)
+                text += f"   gain {cg.estimate:+.3f} [{cg.low:+.3f}, {cg.high:+.3f}]"
+            print(f"    {mname:22s} {fname:16s} {text}")
+            out[f"{mname}|{fname}"] = row
+    return out
+
+
 def fewshot_protocols(part: Part, train: list[int], k_fixed: int, k_similar: int) -> dict[str, JudgeProtocol]:
     pool = [i for i in train if part.max_example_chars is None
             or sum(len(str(part.items[i][f])) for f in part.protocol.required) <= part.max_example_chars]
@@ -249,6 +282,8 @@ def main() -> int:
     ap.add_argument("--reps", type=int, default=20, help="repeated random splits for the call-free methods")
     ap.add_argument("--fs-n", type=int, default=90, help="held-out items of split 0 judged few-shot (fixed)")
     ap.add_argument("--fs-n-similar", type=int, default=40, help="of those, the first N judged per-item few-shot")
+    ap.add_argument("--fs-max-chars", type=int, default=None,
+                    help="few-shot only on held-out items of at most this many characters (their fields together)")
     ap.add_argument("--shots", type=int, default=4, help="k of the fixed few-shot prompt")
     ap.add_argument("--shots-similar", type=int, default=4, help="k of the per-item few-shot prompt")
     ap.add_argument("--articles", type=int, default=15, help="newsroom: articles (all their summaries)")
@@ -268,6 +303,9 @@ def main() -> int:
     n = len(parts[0].items)
     sp = splits(n, min(args.train, 50), args.reps)
     train0, eval0 = sp[0]
+    if args.fs_max_chars is not None:  # few-shot on the shorter held-out items only (the cost is per token)
+        p0 = parts[0]
+        eval0 = [i for i in eval0 if sum(len(str(p0.items[i][f])) for f in p0.protocol.required) <= args.fs_max_chars]
     fs_items = eval0[:args.fs_n]
     backend: Any = get_backend(args.model, n_ctx=n_ctx) if stages else StoreOnly(args.model, n_ctx)
     STORE.parent.mkdir(exist_ok=True)
@@ -320,6 +358,7 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
         print(f"\n== {p.name}: {len(p.items)} items; stored: zero-shot {have_zs}, with content-free tasks {have_cc}")
         fns = metric_fns(p)
         res: dict[str, dict[str, list[float]]] = {}
+        split0: dict[str, Any] = {}
         p_cf_note = ""
         for train, ev in sp:
             ev = [i for i in ev if zs[i] is not None]
@@ -334,6 +373,8 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
                                         [p.human[i] for i in tr], contextual=True)
                 both = CalibratedProtocol(base, contextual=True, bias=fit_cc)
                 methods["CC + bias"] = [both.combine(p.items[i], ccv[i]) for i in ev]
+            if not split0:
+                split0.update({"ev": ev, "methods": methods})
             for mname, vs in methods.items():
                 for fname, fn in fns.items():
                     res.setdefault(f"{mname}|{fname}", []).append(fn(vs, ev))
@@ -355,8 +396,9 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
                 f"   gain {spread(np.array(xs) - np.array(res[f'zero-shot|{fname}']))}"
             print(f"  {mname:24s} {fname:18s} {spread(xs)}{gain}")
             free.setdefault(key, {}).setdefault(p.name, xs)  # type: ignore[arg-type]
+        boot = split0_bootstrap(split0, fns)
         out["parts"][p.name] = {"stored_zero_shot": have_zs, "stored_cc": have_cc,
-                                "free": {k: list(map(float, v)) for k, v in res.items()}}
+                                "free": {k: list(map(float, v)) for k, v in res.items()}, "split0_bootstrap": boot}
         # few-shot on split 0
         zs_fs = {i: zs[i] for i in fs_items}
         rows = {name: stored(Judge(proto, backend), [p.items[i] for i in fs_items], store)
