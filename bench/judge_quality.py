@@ -288,6 +288,7 @@ def main() -> int:
     ap.add_argument("--shots-similar", type=int, default=4, help="k of the per-item few-shot prompt")
     ap.add_argument("--articles", type=int, default=15, help="newsroom: articles (all their summaries)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--no-report", action="store_true", help="judge only (release the model lock sooner)")
     args = ap.parse_args()
     stages = [s for s in args.run.split(",") if s]
     unknown = set(stages) - set(STAGES)
@@ -324,7 +325,9 @@ def main() -> int:
                 if stage == "zero":
                     judge, its = Judge(p.protocol, backend), p.items
                 elif stage == "cc":
-                    judge, its = Judge(CalibratedProtocol(p.protocol, contextual=True), backend), p.items[:1]
+                    # the content-free tasks are the same for every item: ask them with the shortest item
+                    short = min(p.items, key=lambda it: sum(len(str(it[f])) for f in p.protocol.required))
+                    judge, its = Judge(CalibratedProtocol(p.protocol, contextual=True), backend), [short]
                 else:
                     sel = fs_items[:args.fs_n_similar] if stage == "similar" else fs_items
                     judge, its = Judge(fs[p.name][stage], backend), [p.items[i] for i in sel]
@@ -332,6 +335,8 @@ def main() -> int:
         wall = time.monotonic() - t0
         if stages:
             print(f"{calls} model calls in {wall:.0f} s")
+        if args.no_report:
+            return 0
         out = report(args, parts, store, backend, sp, fs, fs_items)
     out["model_calls_this_run"] = calls
     if args.json:
