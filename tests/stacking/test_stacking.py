@@ -192,3 +192,25 @@ def test_bad_input_is_one_clear_line(tmp_path: Path):
     with pytest.raises(JuryboxError, match="unknown stack setting"):
         jury_table(data(10), JUDGES, human="gold", store=store, backends=backends(), aggregation="stacked",
                    stack={"fold": 3})
+
+
+def test_jury_config_fits_a_stack_and_judge_reuses_it_from_the_command_line(tmp_path: Path, capsys):
+    from jurybox.cli import main
+
+    data(24).to_json(tmp_path / "d.jsonl", orient="records", lines=True)
+    (tmp_path / "jury.yaml").write_text(
+        "data: d.jsonl\nprotocol: pairwise\nhuman: gold\nstore: s.sqlite\naggregation: stacked\n"
+        "judges:\n  - {model: 'scripted:a', name: a}\n  - {model: 'scripted:b', name: b}\n"
+        "stack: {folds: 3, repeats: 2, save: fit.json}\n")
+    main(["jury", str(tmp_path / "jury.yaml"), "--quiet"])
+    text = capsys.readouterr().out
+    assert "96 model calls" in text and "stack fitted on 24 labelled rows: 3-fold x 2" in text
+    assert (tmp_path / "fit.json").is_file()
+    main(["judge", str(tmp_path / "d.jsonl"), "--protocol", "pairwise", "--model", f"stack:{tmp_path / 'fit.json'}",
+          "--store", str(tmp_path / "s.sqlite"), "--quiet", "--json", "--out", str(tmp_path / "v.jsonl")])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["model_calls"] == 0 and summary["status"] == {"ok": 24}
+    with pytest.raises(SystemExit) as exc:
+        main(["judge", str(tmp_path / "d.jsonl"), "--protocol", "pairwise", "--template", "concise", "--model",
+              f"stack:{tmp_path / 'fit.json'}", "--store", str(tmp_path / "s.sqlite"), "--quiet"])
+    assert exc.value.code == 2 and "does not apply to it" in capsys.readouterr().err
