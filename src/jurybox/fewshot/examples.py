@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 import pandas as pd
 
@@ -22,7 +22,7 @@ from jurybox.protocols.base import JudgeProtocol
 
 __all__ = ["Examples", "load_examples"]
 
-ExamplesSource = pd.DataFrame | str | os.PathLike[str] | Sequence[Mapping[str, Any]]
+ExamplesSource: TypeAlias = pd.DataFrame | str | os.PathLike[str] | Sequence[Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
