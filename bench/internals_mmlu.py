@@ -75,7 +75,6 @@ def main() -> None:
     ap.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
     ap.add_argument("--per-subject", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--mark", default="line_end", choices=["line_end", "letter"])
     ap.add_argument("--store", default=".jurybox/bench-internals.sqlite")
     ap.add_argument("--max-minutes", type=float, default=12.0)
     ap.add_argument("--chunk", type=int, default=10)
@@ -85,7 +84,7 @@ def main() -> None:
     a = ap.parse_args()
 
     data = read_mcqa(load(a.per_subject, a.seed), subject="subject")
-    reqs = exam_requests(data, mark=a.mark)
+    reqs = exam_requests(data)
     t0 = time.perf_counter()
     if a.report_only:
         from jurybox.models import resolve
@@ -105,7 +104,7 @@ def main() -> None:
                 print(f"stopping at the time limit after {i} questions; rerun to continue", file=sys.stderr)
                 break
             s = time.perf_counter()
-            part, stats = run_internals(backend, st, reqs[i:i + a.chunk], purpose=f"exam-{a.mark}")
+            part, stats = run_internals(backend, st, reqs[i:i + a.chunk], purpose="exam")
             feats.extend(part)
             calls += stats.model_calls
             if stats.model_calls:
@@ -115,7 +114,7 @@ def main() -> None:
     answers = [int(x) for x in data.answers[:n] if x is not None]
     f = stack(feats, answers, data.subjects[:n])
     rep = exam_report(f, val_fraction=0.3, seed=a.seed, heads=(1, 3, 10), k=a.k, top=(1, 2, 4))
-    out = {"model": a.model, "dtype": a.dtype, "mark": a.mark, "questions": n, "model_calls_this_run": calls,
+    out = {"model": a.model, "dtype": a.dtype, "questions": n, "model_calls_this_run": calls,
            "mean_prompt_tokens": float(np.mean(f.prompt_tokens)), **rep.to_dict()}
     text = json.dumps(out, indent=1, default=float)
     print(text)

@@ -29,7 +29,7 @@ def _iv(d: dict[str, Any]) -> str:
 
 
 def _exam(data: list[Path], model: str | None, dtype: str, store: Path | None, val_fraction: float, seed: int,
-          mark: str, limit: int | None, quiet: bool) -> Any:
+          limit: int | None, quiet: bool) -> Any:
     from jurybox.internals.api import exam
 
     if dtype not in ("bfloat16", "float32"):
@@ -37,19 +37,16 @@ def _exam(data: list[Path], model: str | None, dtype: str, store: Path | None, v
 
         raise OptionError(f"--dtype must be bfloat16 or float32, got {dtype!r}", option="dtype")
     result, _ = exam([str(p) for p in data], model=model, dtype=dtype, store=store, val_fraction=val_fraction,
-                     seed=seed, mark=mark, limit=limit, progress=not quiet)
+                     seed=seed, limit=limit, progress=not quiet)
     return result
 
 
 def qk_command(data: ExamData, model: InternalsModel = None, dtype: Dtype = "bfloat16", store: o.Store = None,
-               val_fraction: ValFraction = 0.3, seed: Seed = 0,
-               mark: Annotated[str, typer.Option(help="option token: line_end (the option line's last token) | "
-                                                      "letter")] = "line_end",
-               limit: Limit = None, quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+               val_fraction: ValFraction = 0.3, seed: Seed = 0, limit: Limit = None, quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
                json_summary: JsonOut = False) -> None:
     """QK-score: select-and-copy heads chosen on a validation split (by accuracy, and label-free by
     agreement with the model's letter answer) against letter scoring on the rest (Wilson 95%)."""
-    r = _exam(data, model, dtype, store, val_fraction, seed, mark, limit, quiet)
+    r = _exam(data, model, dtype, store, val_fraction, seed, limit, quiet)
     rep = r.report
     if json_summary:
         print(json.dumps({"questions": r.questions, "model": r.model, "model_calls": r.model_calls,
@@ -70,7 +67,7 @@ def clue_command(data: ExamData, model: InternalsModel = None, dtype: Dtype = "b
     """CLUE: centroids of verified-correct and incorrect answers (hidden-state deltas, the
     validation questions), AUROC against the letter probability and top-maj@k against majority@k
     on the rest."""
-    r = _exam(data, model, dtype, store, val_fraction, seed, "line_end", limit, quiet)
+    r = _exam(data, model, dtype, store, val_fraction, seed, limit, quiet)
     c = r.report.clue
     if json_summary:
         print(json.dumps({"questions": r.questions, "model": r.model, "model_calls": r.model_calls, "clue": c}))

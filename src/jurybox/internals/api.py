@@ -50,7 +50,7 @@ class ExamResult(Record):
 
 def exam(data: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *, model: str | Backend | None = None,
          dtype: str = "bfloat16", store: Store | str | os.PathLike[str] | None = None, val_fraction: float = 0.3,
-         seed: int = 0, mark: str = "line_end", heads: Sequence[int] = (1, 3, 10), k: int = 8,
+         seed: int = 0, heads: Sequence[int] = (1, 3, 10), k: int = 8,
          top: Sequence[int] = (1, 2, 4), limit: int | None = None, subject: str | None = None,
          progress: bool = False) -> tuple[ExamResult, ExamFeatures]:
     """QK-score against letter scoring and CLUE against the letter probability on ``data`` (see
@@ -61,7 +61,7 @@ def exam(data: Sequence[str | os.PathLike[str]] | str | os.PathLike[str], *, mod
         md.sources, md.rows = md.sources[:limit], md.rows[:limit]
     backend = model if model is not None and not isinstance(model, str) else internals_backend(model, dtype=dtype)
     with open_store(store) as st:
-        feats, stats = exam_features(md, backend, st, mark=mark, progress=progress)
+        feats, stats = exam_features(md, backend, st, progress=progress)
     rep = exam_report(feats, val_fraction=val_fraction, seed=seed, heads=heads, k=k, top=top)
     label = str(getattr(backend, "label", backend.fingerprint()[:24]))
     return ExamResult(report=rep, questions=len(md.items), model=label, model_calls=stats.model_calls,

@@ -43,12 +43,11 @@ __all__ = ["ExamFeatures", "ExamReport", "exam_features", "exam_requests", "exam
            "split"]
 
 
-def exam_requests(data: McqaData, *, mark: str = "line_end") -> list[InternalsRequest]:
-    """One internals request per question (see the module docstring). ``mark`` = "line_end" puts
-    each option's representative token at the end of its line (the card's choice), "letter" at
-    its letter."""
-    if mark not in ("line_end", "letter"):
-        raise JuryboxError(f"mark must be line_end or letter; got {mark!r}")
+def exam_requests(data: McqaData) -> list[InternalsRequest]:
+    """One internals request per question (see the module docstring). Its marks are, in the
+    order they appear in the prompt: the question's end, then for each option its letter
+    (``"\nA."``) and its line's last token (the option text after the letter): both choices of
+    an option's representative token from one pass."""
     proto = MultipleChoice(scoring="letter")
     out = []
     for it in data.items:
@@ -56,9 +55,10 @@ def exam_requests(data: McqaData, *, mark: str = "line_end") -> list[InternalsRe
         assert isinstance(req, OptionsRequest)
         choices = [str(c) for c in it["choices"]]
         letters = LETTERS[:len(choices)]
-        opts = [f"\n{L}." if mark == "letter" else f"\n{L}. {c.rstrip()}" for L, c in zip(letters, choices)]
-        marks = (str(it["question"]).strip(), *opts)
-        out.append(InternalsRequest(req.prompt, continuations=tuple(" " + L for L in letters), marks=marks,
+        marks: list[str] = [str(it["question"]).strip()]
+        for L, c in zip(letters, choices, strict=True):
+            marks += [f"\n{L}.", " " + c.strip()]
+        out.append(InternalsRequest(req.prompt, continuations=tuple(" " + L for L in letters), marks=tuple(marks),
                                     hidden=True, qk=True, options=letters))
     return out
 
@@ -66,7 +66,8 @@ def exam_requests(data: McqaData, *, mark: str = "line_end") -> list[InternalsRe
 @dataclass
 class ExamFeatures(Record):
     """Arrays over the questions (all with the same number of options): ``qk`` [questions, layers,
-    heads, options], ``letter_logprobs`` [questions, options] (normalised over the letters),
+    heads, options] (keys at the option line's last token; ``qk_letter`` at its letter),
+    ``letter_logprobs`` [questions, options] (normalised over the letters),
     ``deltas`` [questions, options, layers, width] (hidden state at the answer letter minus at the
     prompt's end, layers 1..L: the embeddings are left out), ``answers`` [questions]."""
 
@@ -76,9 +77,10 @@ class ExamFeatures(Record):
     answers: np.ndarray
     subjects: list[str]
     prompt_tokens: np.ndarray
+    qk_letter: np.ndarray | None = None
 
 
-def exam_features(data: McqaData, backend: Backend, store: Store, *, mark: str = "line_end",
+def exam_features(data: McqaData, backend: Backend, store: Store, *,
                   progress: bool = False) -> tuple[ExamFeatures, RunStats]:
     """The features of every question (computed once; a rerun reads them from the store)."""
     if any(a is None for a in data.answers):
@@ -87,16 +89,16 @@ def exam_features(data: McqaData, backend: Backend, store: Store, *, mark: str =
     n_opts = {len(it["choices"]) for it in data.items}
     if len(n_opts) != 1:
         raise JuryboxError(f"every question needs the same number of options; got {sorted(n_opts)}")
-    feats, stats = run_internals(backend, store, exam_requests(data, mark=mark), purpose=f"exam-{mark}",
-                                 progress=progress)
+    feats, stats = run_internals(backend, store, exam_requests(data), purpose="exam", progress=progress)
     return stack(feats, [int(a) for a in data.answers if a is not None], data.subjects), stats
 
 
 def stack(feats: Sequence[Features], answers: Sequence[int], subjects: Sequence[str]) -> ExamFeatures:
     """Stack per-question :class:`Features` into :class:`ExamFeatures`."""
-    qks, lps, ds = [], [], []
+    qks, qls, lps, ds = [], [], [], []
     for f in feats:
-        qks.append(f.arrays["qk"][:, :, 1:])  # mark 0 is the question's end
+        qks.append(f.arrays["qk"][:, :, 2::2])  # mark 0 is the question's end, then letter, line end per option
+        qls.append(f.arrays["qk"][:, :, 1::2])
         raw = np.array([f.option_logprobs[L] for L in LETTERS[:qks[-1].shape[-1]]])
         lps.append(raw - np.logaddexp.reduce(raw))
         start = f.arrays["hidden_prompt"][1:, 0, :]  # [L, D]
@@ -104,7 +106,7 @@ def stack(feats: Sequence[Features], answers: Sequence[int], subjects: Sequence[
         ds.append(np.transpose(end - start[:, None, :], (1, 0, 2)))
     return ExamFeatures(qk=np.stack(qks), letter_logprobs=np.stack(lps), deltas=np.stack(ds).astype(np.float32),
                         answers=np.asarray(answers, dtype=np.int64), subjects=list(subjects),
-                        prompt_tokens=np.array([f.n_prompt_tokens for f in feats]))
+                        prompt_tokens=np.array([f.n_prompt_tokens for f in feats]), qk_letter=np.stack(qls))
 
 
 def split(n: int, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -181,6 +183,13 @@ def exam_report(f: ExamFeatures, *, val_fraction: float = 0.3, seed: int = 0, he
                    else qk.select_heads_label_free(f.qk[val], letter_pred[val], n_heads))
             hit = qk.predict(f.qk[test], sel) == y[test]
             rep.qk[f"{rule} top-{n_heads}"] = {
+                "heads": [list(h) for h in sel.heads[:10]], "selection_accuracy": sel.accuracy[:10],
+                "test": _acc(hit).to_dict(), "minus_letter": _paired_diff(hit, letter_hit).to_dict()}
+    if f.qk_letter is not None:
+        for n_heads in heads:
+            sel = qk.select_heads(f.qk_letter[val], y[val], n_heads)
+            hit = qk.predict(f.qk_letter[test], sel) == y[test]
+            rep.qk[f"letter-token keys, validation top-{n_heads}"] = {
                 "heads": [list(h) for h in sel.heads[:10]], "selection_accuracy": sel.accuracy[:10],
                 "test": _acc(hit).to_dict(), "minus_letter": _paired_diff(hit, letter_hit).to_dict()}
     # CLUE: experience = the validation questions' candidates, verified by the key
