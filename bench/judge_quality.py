@@ -302,7 +302,7 @@ def main() -> int:
     else:
         parts, n_ctx = newsroom_parts(args.articles)
     n = len(parts[0].items)
-    sp = splits(n, min(args.train, 50), args.reps)
+    sp = splits(n, min(args.train, 50, n // 2), args.reps)  # never more than half the items for fitting
     train0, eval0 = sp[0]
     if args.fs_max_chars is not None:  # few-shot on the shorter held-out items only (the cost is per token)
         p0 = parts[0]
