@@ -20,6 +20,7 @@ from jurybox.detect.detector import (
     SizeResult,
     evaluate_detector,
     feature_importance,
+    with_consensus,
 )
 from jurybox.detect.features import FAMILIES, text_properties
 from jurybox.errors import InputError, JuryboxError
@@ -194,10 +195,11 @@ class DetectionReport(Record):
 def detect_judgments(j: Judgments, *, texts: Sequence[str] | None = None, group_sizes: Sequence[int] = (1, 2, 4, 8, 16),
                      n_folds: int = 5, model: Model = "logreg", importance_size: int | None = None,
                      families: Sequence[str] = FAMILIES, seed: int = 0, train_repeats: int = 1,
-                     n_resamples: int = 1000) -> DetectionReport:
+                     n_resamples: int = 1000, consensus: bool = False) -> DetectionReport:
     """Held-out AUROC of the detector by group size, and the features that carry it at
     ``importance_size`` (default: the middle group size; 0 skips the importance). ``texts`` (one
-    per row) adds the simple text properties (length, readability, lexical diversity)."""
+    per row) adds the simple text properties (length, readability, lexical diversity);
+    ``consensus`` the reference-LLM property (:func:`jurybox.detect.detector.consensus_property`)."""
     if texts is not None:
         if len(texts) != len(j):
             raise JuryboxError(f"texts has {len(texts)} values for {len(j)} judgments")
@@ -205,13 +207,14 @@ def detect_judgments(j: Judgments, *, texts: Sequence[str] | None = None, group_
         j = with_properties(j, tp, names)
     sizes = [int(g) for g in group_sizes]
     res = evaluate_detector(j, sizes, n_folds=n_folds, model=model, families=families, seed=seed,
-                            train_repeats=train_repeats, n_resamples=n_resamples)
+                            train_repeats=train_repeats, n_resamples=n_resamples, consensus=consensus)
     g_imp = sizes[len(sizes) // 2] if importance_size is None else importance_size
-    imp = feature_importance(j, g_imp, n_folds=n_folds, model=model, seed=seed,
-                             train_repeats=train_repeats) if g_imp else []
+    imp = feature_importance(j, g_imp, n_folds=n_folds, model=model, seed=seed, train_repeats=train_repeats,
+                             consensus=consensus) if g_imp else []
     from jurybox.detect.features import GroupFeaturizer
 
-    fz = GroupFeaturizer().fit(j.score, j.properties, j.prop_names)
+    jc = with_consensus(j, None) if consensus else j
+    fz = GroupFeaturizer().fit(jc.score, jc.properties, jc.prop_names)
     is_llm = np.asarray(j.is_llm).astype(int)
     return DetectionReport(res, imp, g_imp, len(j), len(set(j.judge[is_llm == 0])), len(set(j.judge[is_llm == 1])),
                            len(set(j.families[is_llm == 1])), len(set(j.key)), fz.names()[0], model)

@@ -245,7 +245,7 @@ def consensus_property(j: Judgments, heldout_family: str | None) -> np.ndarray:
         return np.where(tot_c > 0, tot_s / tot_c, np.nan)
 
 
-def _with_consensus(j: Judgments, heldout_family: str | None) -> Judgments:
+def with_consensus(j: Judgments, heldout_family: str | None) -> Judgments:
     c = consensus_property(j, heldout_family)[:, None]
     old = j.properties if j.properties is not None else np.zeros((len(j), 0))
     return Judgments(j.judge, j.is_llm, j.key, j.item, j.score, np.hstack([old, c]), (*j.prop_names, CONSENSUS),
@@ -273,7 +273,7 @@ def _heldout_predictions(j: Judgments, group_size: int, *, n_folds: int, model: 
     fits = 0
     base = j
     for t in llm_fams:
-        j = _with_consensus(base, t if len(llm_fams) > 1 else None) if consensus else base
+        j = with_consensus(base, t if len(llm_fams) > 1 else None) if consensus else base
         for f in range(n_folds):
             heldout_fam = (fam == t) if len(llm_fams) > 1 else np.zeros(len(fam), bool)
             train_rows = np.flatnonzero((kfold != f) & ~heldout_fam)
