@@ -61,7 +61,9 @@ from jurybox.types import Verdict  # noqa: E402
 
 DATA = HERE.parent / "shared" / "data"
 STORE = HERE / ".jurybox" / "judge_quality.sqlite"
-SEEDS = {"llmbar": HERE / ".jurybox" / "llmbar.sqlite", "relevance": HERE / ".jurybox" / "relevance_dl19.sqlite"}
+#: stores of other benches holding some of the same tasks (same task keys): copied, not asked again
+SEEDS = {"llmbar": (HERE / ".jurybox" / "llmbar.sqlite", HERE / ".jurybox" / "judge_quality_stack_llmbar.sqlite"),
+         "relevance": (HERE / ".jurybox" / "relevance_dl19.sqlite",)}
 STAGES = ("zero", "cc", "fixed", "similar", "fixedcc")
 
 
@@ -316,9 +318,10 @@ def main() -> int:
     with Store(STORE) as store:
         if args.dataset in SEEDS:
             flat = [t for p in parts for t in build_tasks(Judge(p.protocol, backend), p.items)[0]]
-            added = seed_store(STORE, SEEDS[args.dataset], [t.key for t in flat])
-            if added:
-                print(f"copied {added} zero-shot verdicts from {SEEDS[args.dataset].name} (same task keys)")
+            for source in SEEDS[args.dataset]:
+                added = seed_store(STORE, source, [t.key for t in flat])
+                if added:
+                    print(f"copied {added} zero-shot verdicts from {source.name} (same task keys)")
         fs = {p.name: fewshot_protocols(p, train0, args.shots, args.shots_similar) for p in parts}
         for stage in stages:
             for p in parts:
