@@ -13,6 +13,8 @@ same way (``jurybox.engine``, ``jurybox.stats``...) and is not promised to stay 
 * from LLM labels to a cheap classifier: :func:`generate_taxonomy` (TnT-LLM phase 1),
   :func:`distill_dataset` (not ``distill``, the name of the package) and :func:`predict` (the
   student), :func:`distill_with_budget` (random, LLKD or Locle-style choice of the rows the LLM labels)
+* who made these judgments, a human or an LLM: :func:`detect_judgments` (J-Detector)
+* a classifier from bag label proportions: :func:`llp_dataset` (belief propagation)
 * a judge's settings: :class:`JudgeSpec`; :func:`get_backend`, :func:`parse_backend_options`,
   :func:`make_protocol`, :func:`register_protocol`
 """
@@ -45,9 +47,11 @@ from jurybox.types import Verdict
 if TYPE_CHECKING:
     from jurybox.audit.dataset import audit_dataset
     from jurybox.audit.runner import AuditReport
+    from jurybox.detect.api import detect_judgments
     from jurybox.distill.api import distill_dataset, distill_with_budget, predict
     from jurybox.jury.api import JuryResult, jury_table
     from jurybox.labelerrors.pipeline import FoundErrors, find_errors
+    from jurybox.llp.api import llp_dataset
     from jurybox.rank.runner import RankResult, rank
     from jurybox.stats.table import AgreementTable, agreement, agreement_table
     from jurybox.taxonomy.generate import generate_taxonomy
@@ -72,6 +76,8 @@ _LAZY = {
     "distill_with_budget": "jurybox.distill.api",
     "predict": "jurybox.distill.api",
     "generate_taxonomy": "jurybox.taxonomy.generate",
+    "detect_judgments": "jurybox.detect.api",
+    "llp_dataset": "jurybox.llp.api",
 }
 
 
@@ -115,6 +121,7 @@ __all__ = [
     "agreement",
     "agreement_table",
     "audit_dataset",
+    "detect_judgments",
     "distill_dataset",
     "distill_with_budget",
     "evaluate",
@@ -123,6 +130,7 @@ __all__ = [
     "get_backend",
     "judge",
     "jury_table",
+    "llp_dataset",
     "make_protocol",
     "parse_backend_options",
     "predict",
