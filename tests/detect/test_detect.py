@@ -198,3 +198,14 @@ def test_cli_table_and_qrels(tmp_path: Path, capsys):
     assert code == 2
     assert err.strip().splitlines() == [f"jurybox: {bad}, row 7, field 'score': expected a number, got 'x'"] or \
         (len(err.strip().splitlines()) == 1 and "row 7, field 'score'" in err)
+
+
+def test_dataset_entry_point_reads_a_table_with_texts():
+    import jurybox
+
+    df = synthetic(length_biased, n_keys=8, texts=True)
+    rep = jurybox.detect_judgments(df, columns={"family": "family", "text": "text"}, group_sizes=(16,), n_folds=4,
+                                   n_resamples=100, importance_size=0)
+    assert "log_words_mean" in rep.features and "score_log_words_corr" in rep.features
+    assert rep.by_group_size[0].auroc.estimate > 0.85
+    assert rep.n_judges_human == 1 and rep.n_judges_llm == 4 and rep.n_llm_families == 2

@@ -192,14 +192,24 @@ class DetectionReport(Record):
     model: str
 
 
-def detect_judgments(j: Judgments, *, texts: Sequence[str] | None = None, group_sizes: Sequence[int] = (1, 2, 4, 8, 16),
+def detect_judgments(data: Judgments | pd.DataFrame | str | os.PathLike[str], *, texts: Sequence[str] | None = None,
+                     columns: Mapping[str, Any] | None = None, group_sizes: Sequence[int] = (1, 2, 4, 8, 16),
                      n_folds: int = 5, model: Model = "logreg", importance_size: int | None = None,
                      families: Sequence[str] = FAMILIES, seed: int = 0, train_repeats: int = 1,
                      n_resamples: int = 1000, consensus: bool = False) -> DetectionReport:
     """Held-out AUROC of the detector by group size, and the features that carry it at
     ``importance_size`` (default: the middle group size; 0 skips the importance). ``texts`` (one
     per row) adds the simple text properties (length, readability, lexical diversity);
-    ``consensus`` the reference-LLM property (:func:`jurybox.detect.detector.consensus_property`)."""
+    ``consensus`` the reference-LLM property (:func:`jurybox.detect.detector.consensus_property`).
+
+    ``data`` is :class:`Judgments` or a table (DataFrame or JSONL/CSV/Parquet path) read by
+    :func:`judgments_from_table` with ``columns`` (its keyword arguments: ``judge``, ``producer``,
+    ``key``, ``item``, ``score``, ``text``, ``properties``, ``family``); a ``text`` column gives the texts."""
+    if isinstance(data, Judgments):
+        j = data
+    else:
+        j, table_texts = judgments_from_table(data, **dict(columns or {}))
+        texts = texts if texts is not None else table_texts
     if texts is not None:
         if len(texts) != len(j):
             raise JuryboxError(f"texts has {len(texts)} values for {len(j)} judgments")
