@@ -209,3 +209,35 @@ def test_dataset_entry_point_reads_a_table_with_texts():
     assert "log_words_mean" in rep.features and "score_log_words_corr" in rep.features
     assert rep.by_group_size[0].auroc.estimate > 0.85
     assert rep.n_judges_human == 1 and rep.n_judges_llm == 4 and rep.n_llm_families == 2
+
+
+def test_llm_properties_go_through_the_engine_and_store(tmp_path: Path):
+    from jurybox.backends.scripted import ScriptedBackend
+    from jurybox.detect import llm_properties
+
+    def options(text, opts):
+        long = "long long long" in text
+        return {o: (0.9 if (o == "5") == long else 0.1 / (len(opts) - 1)) for o in opts}
+
+    texts = ["short one", "long long long text here", "short one", "another long long long text"]
+    store = tmp_path / "v.sqlite"
+    vals, names, stats = llm_properties(texts, model=ScriptedBackend(options=options), store=store)
+    assert names == ("polish", "specificity") and vals.shape == (4, 2)
+    assert vals[1, 0] > 4 and vals[0, 0] < 3 and vals[0, 0] == vals[2, 0]  # one call per distinct text
+    assert stats["polish"]["model_calls"] == 3 and stats["distinct_texts"] == 3
+    again, _, stats2 = llm_properties(texts, model=ScriptedBackend(options=options), store=store)
+    assert stats2["polish"]["model_calls"] == 0 and stats2["specificity"]["model_calls"] == 0
+    assert np.array_equal(again, vals)
+
+
+def test_missing_properties_are_imputed_with_the_training_mean():
+    from jurybox.detect import GroupFeaturizer
+
+    props = np.array([[1.0], [np.nan], [3.0], [5.0]])
+    fz = GroupFeaturizer().fit(np.array([0.0, 1.0, 2.0, 3.0]), props, ["p"])
+    X = fz.transform(np.array([[0, 1], [2, 3]]), np.array([0.0, 1.0, 2.0, 3.0]), props)
+    names, _ = fz.names()
+    col = names.index("p_mean")
+    z = (np.array([1.0, 3.0, 3.0, 5.0]) - 3.0) / np.std([1.0, 3.0, 5.0])
+    assert X[:, col] == pytest.approx([z[:2].mean(), z[2:].mean()])
+    assert np.isfinite(X).all()
