@@ -49,13 +49,20 @@ import numpy as np
 import pandas as pd
 
 from jurybox.backends.registry import get_backend
-from jurybox.benchdata.llmbar import LLMBAR_SETS, load_llmbar, load_llmbar_evaluator
+from jurybox.benchdata.llmbar import ADVERSARIAL, LLMBAR_SETS, PROCESSED, load_llmbar, load_llmbar_evaluator
 from jurybox.cascade import cascade_curve, choose_threshold, confidence, escalated
 from jurybox.engine import Judge, build_tasks, evaluate
 from jurybox.jury import dawid_skene, majority_vote
 from jurybox.models import resolve
 from jurybox.protocols.registry import make_protocol
-from jurybox.stacking import feature_layout, feature_matrix, feature_names, fit_stack, method_agreement
+from jurybox.stacking import (
+    cross_validate,
+    feature_layout,
+    feature_matrix,
+    feature_names,
+    fit_stack,
+    method_agreement,
+)
 from jurybox.stats import cohen_kappa
 from jurybox.store import Store
 
@@ -134,18 +141,33 @@ class Members:
                     self.calls += s.model_calls
                 print(f"  {name}: done ({left} tasks were missing)", flush=True)
 
-    def results(self) -> dict[str, tuple[list[Any], list[dict[str, Any]]]]:
+    def complete(self, name: str) -> np.ndarray:
+        """Which items have every task of judge ``name`` in its store."""
+        _, per_item = build_tasks(self._judge(name, False), self.items)
+        with Store(self.judges[name][3]) as st:
+            todo, _ = st.pending(t for ts in per_item for t in ts)
+        missing = {t.key for t in todo}
+        return np.array([not any(t.key in missing for t in ts) for ts in per_item], dtype=bool)
+
+    def results(self, min_items: int = 40) -> tuple[dict[str, tuple[list[Any], list[dict[str, Any]]]], np.ndarray]:
+        """Every judge's verdicts on the items that all judges with at least ``min_items`` complete
+        items have done (a judge short of them is left out), and those items' indices."""
+        masks = {name: self.complete(name) for name in self.judges}
+        keep = [n for n, m in masks.items() if m.sum() >= min_items]
+        rows = np.flatnonzero(np.logical_and.reduce([masks[n] for n in keep])) if keep else np.arange(0)
+        items = [self.items[i] for i in rows]
         out = {}
         for name in self.judges:
-            left = self.pending(name)
-            if left:
-                print(f"  (left out: {name}, {left} tasks not in the store yet)")
+            if name not in keep:
+                print(f"  (left out: {name}, {int(masks[name].sum())} of {len(self.items)} items done)")
                 continue
             with Store(self.judges[name][3]) as st:
-                v, var, s = evaluate(self._judge(name, False), self.items, st)
+                v, var, s = evaluate(self._judge(name, False), items, st)
             assert s.model_calls == 0
             out[name] = (v, var)
-        return out
+        if len(rows) < len(self.items):
+            print(f"  analysed: the {len(rows)} of {len(self.items)} items every included judge has done")
+        return out, rows
 
 
 def _labels(vs: list[Any]) -> list[Any]:
@@ -172,7 +194,7 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[str], *, single: str,
             juries: dict[str, list[str]], cascades: dict[str, str], splits: int, n_labels: int, seed: int,
-            extra: dict[str, list[Any]] | None = None) -> dict[str, Any]:
+            extra: dict[str, list[Any]] | None = None, groups: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
     """Every method on every split (module docstring)."""
     if single not in res:
         print(f"  {single} is not complete: nothing to compare yet")
@@ -195,6 +217,7 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
         members = [m for m in members if m in res]
         if not members:
             continue
+        print(f"  jury {jname}: {', '.join(members)}")
         variants = [res[m][1] for m in members]
         layout = feature_layout(members, variants)
         x, _ = feature_matrix(layout, members, variants)
@@ -209,8 +232,12 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
         p = [pred[i] for i in ev]
         d["accuracy"].append(_acc(p, list(g[ev])))
         d["kappa"].append(_kappa(p, list(g[ev])))
+        for gname, mask in (groups or {}).items():
+            sub = ev[mask[ev]]
+            d.setdefault(f"accuracy[{gname}]", []).append(_acc([pred[i] for i in sub], list(g[sub])))
 
     first_split: dict[str, Any] = {}
+    kfold: dict[str, Any] = {}  # split 0: the k-fold estimate from its 50 labels alone
     for s in range(splits):
         perm = rng.permutation(n)
         fit, ev = np.sort(perm[:n_labels]), np.sort(perm[n_labels:])
@@ -228,6 +255,9 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
                 add(f"{tag}[{jname}]", pred, ev)
                 if s == 0:
                     first_split[f"{tag}[{jname}]"] = pred
+                    if len(set(y)) >= 2 and min(y.count(c) for c in set(y)) >= 2:
+                        cv = cross_validate(x[fit], y, names, folds=5, repeats=3, balanced=balanced, seed=seed)
+                        kfold[f"{tag}[{jname}]"] = cv.to_dict()
         single_acc = per[single]["accuracy"][-1]
         for method in list(per):
             diffs.setdefault(method, []).append(per[method]["accuracy"][-1] - single_acc)
@@ -256,6 +286,11 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
             d["kappa"].append(_kappa(pred, list(g[ev])))
             la = _acc([ll[i] for i in ev], list(g[ev]))
             d["large_accuracy"].append(la)
+            for gname, mask in (groups or {}).items():
+                sel = mask[ev]
+                d.setdefault(f"accuracy[{gname}]", []).append(_acc([p for p, k in zip(pred, sel) if k],
+                                                                   list(g[ev][sel])))
+                d.setdefault(f"large_accuracy[{gname}]", []).append(_acc([ll[i] for i in ev[sel]], list(g[ev][sel])))
             d["minus_large"].append(acc - la)
             d["model_s_ratio"].append(float((c_s.sum() + l_s[esc].sum()) / l_s.sum()))
             d["calls_ratio"].append(float((c_calls.sum() + l_calls[esc].sum()) / l_calls.sum()))
@@ -273,7 +308,7 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
                for m, d in per.items()}
     cascade_out = {c: {k: _summary(v) for k, v in d.items()} for c, d in casc.items()}
     return {"n": n, "n_labels": n_labels, "splits": splits, "methods": methods, "cascades": cascade_out,
-            "first_split_bootstrap": boot}
+            "first_split_bootstrap": boot, "first_split_kfold": kfold}
 
 
 def cost_table(res: dict[str, tuple[list[Any], list[dict[str, Any]]]]) -> dict[str, dict[str, float]]:
@@ -298,18 +333,25 @@ def print_report(title: str, out: dict[str, Any], costs: dict[str, dict[str, flo
     print(f"\n== {title}: {out['n']} items, {out['n_labels']} labels for fitting, {out['splits']} random splits")
     print(f"{'method':44s} {'accuracy % [2.5, 97.5 pct]':>28s} {'kappa':>24s} {'acc - single (points)':>24s}")
     for m, d in out["methods"].items():
+        by_group = "  ".join(f"{k[9:-1]} {_fmt(v)}" for k, v in d.items() if k.startswith("accuracy["))
         print(f"{m:44s} {_fmt(d['accuracy']):>28s} {_fmt(d['kappa'], False):>24s} "
-              f"{_fmt(d['accuracy_minus_single']):>24s}")
+              f"{_fmt(d['accuracy_minus_single']):>24s}  {by_group}")
     for c, d in out["cascades"].items():
         print(f"cascade {c}: threshold {_fmt(d['threshold'], False)}, escalated {_fmt(d['share_escalated'])} %, "
               f"accuracy {_fmt(d['accuracy'])} vs 1.5B {_fmt(d['large_accuracy'])} "
               f"(difference {_fmt(d['minus_large'])} points), kappa {_fmt(d['kappa'], False)}, "
               f"model time {_fmt(d['model_s_ratio'])} % and calls {_fmt(d['calls_ratio'])} % of always-1.5B")
+        for k, v in d.items():
+            if k.startswith("accuracy["):
+                print(f"    {k[9:-1]}: cascade {_fmt(v)} vs 1.5B {_fmt(d['large_' + k])}")
     print("first split, 95% bootstrap over its evaluation items:")
     for m, d in out["first_split_bootstrap"].items():
         print(f"  {m:44s} acc {100 * d['accuracy']:.1f} [{100 * d['accuracy_ci'][0]:.1f}, "
               f"{100 * d['accuracy_ci'][1]:.1f}]  kappa {d['kappa']:.3f} [{d['kappa_ci'][0]:.3f}, "
               f"{d['kappa_ci'][1]:.3f}]  (n={d['n']})")
+    for m, cv in out.get("first_split_kfold", {}).items():
+        print(f"  {m:44s} 5-fold x 3 on the 50 fitting labels alone: accuracy {100 * cv['accuracy']:.1f} "
+              f"[{100 * cv['accuracy_ci'][0]:.1f}, {100 * cv['accuracy_ci'][1]:.1f}], kappa {cv['kappa']:.3f}")
     print("cost per judge (stored latencies):")
     for name, c in costs.items():
         print(f"  {name:28s} {c['calls']:5d} calls, {c['model_s']:7.0f} s model time ({c['s_per_call']:.2f} s a "
@@ -332,10 +374,12 @@ def llmbar_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     for model in (LARGE, *SMALL):
         for t in ("default", "concise", "rules"):
             mem.add(f"{SHORT[model]}:{t}", model, "pairwise", t, STORE_LLMBAR)
-    order = ["q1.5b:default", "q1.5b:concise", "gemma:default", "q0.5b:default", "q1.5b:rules", "q0.5b:concise",
-             "gemma:concise", "gemma:rules", "q0.5b:rules"]
-    mem.run(order, deadline)
-    res = mem.results()
+    order = ["q1.5b:default", "gemma:default", "q0.5b:default", "q1.5b:concise", "gemma:concise", "q0.5b:concise",
+             "gemma:rules", "q0.5b:rules", "q1.5b:rules"]
+    mem.run(args.order.split(",") if args.order else order, deadline)
+    res, rows = mem.results()
+    df = df.iloc[rows].reset_index(drop=True)
+    gold = df["gold"].tolist()
     published: dict[str, list[Any]] = {}
     for ev in EVALUATORS:  # each published evaluator's winner per order: accuracy = mean over the orders
         ab, ba = [], []
@@ -345,15 +389,17 @@ def llmbar_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
             ba.append(e.loc[row["index"], "winner_swapped"])
         published[f"{ev} (published), unswapped order"] = ab
         published[f"{ev} (published), swapped order"] = ba
-    juries = {"q1.5b x3 templates": [f"q1.5b:{t}" for t in ("default", "concise", "rules")],
-              "all models x templates": list(mem.judges)}
+    juries = {"q1.5b templates": [f"q1.5b:{t}" for t in ("default", "concise", "rules")],
+              "all judges": list(mem.judges), "small models": [j for j in mem.judges if not j.startswith("q1.5b")]}
     out = analyse(res, gold, single="q1.5b:default", juries=juries,
                   cascades={"gemma:default > q1.5b:default": "gemma:default",
                             "q0.5b:default > q1.5b:default": "q0.5b:default"},
-                  splits=args.splits, n_labels=args.labels, seed=args.seed, extra=published)
+                  splits=args.splits, n_labels=args.labels, seed=args.seed, extra=published,
+                  groups={"Adversarial": df["set"].isin(ADVERSARIAL).to_numpy(),
+                          "Processed": df["set"].isin(PROCESSED).to_numpy()})
     costs = cost_table(res)
     print_report("LLMBar (pairwise, both orders)", out, costs)
-    return {"items": len(df), "sets": df.groupby("set").size().to_dict(), **out, "costs": costs,
+    return {"items": len(df), "items_sampled": len(items), "sets": df.groupby("set").size().to_dict(), **out, "costs": costs,
             "judges": list(res), "model_calls_this_run": mem.calls}
 
 
@@ -372,15 +418,16 @@ def relevance_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         mem.add(SHORT[model], model, "relevance", "default", STORE_REL)
     if mem.pending("q1.5b"):
         print(f"  warning: {mem.pending('q1.5b')} 1.5B relevance tasks are not in {STORE_REL_15B}")
-    mem.run(["gemma", "q0.5b"], deadline)
-    res = mem.results()
+    mem.run(args.order.split(",") if args.order else ["gemma", "q0.5b"], deadline)
+    res, rows = mem.results(min_items=200)
+    gold = [gold[i] for i in rows]
     juries = {"3 models": ["q1.5b", "gemma", "q0.5b"], "q1.5b alone": ["q1.5b"]}
     out = analyse(res, gold, single="q1.5b", juries=juries, cascades={"gemma > q1.5b": "gemma",
                                                                           "q0.5b > q1.5b": "q0.5b"},
                   splits=args.splits, n_labels=args.labels, seed=args.seed)
     costs = cost_table(res)
     print_report("DL19 relevance (grades 0-3)", out, costs)
-    return {"items": len(items), **out, "costs": costs, "judges": list(res), "model_calls_this_run": mem.calls}
+    return {"items": len(rows), "items_sampled": len(items), **out, "costs": costs, "judges": list(res), "model_calls_this_run": mem.calls}
 
 
 def main() -> int:
@@ -391,6 +438,7 @@ def main() -> int:
     ap.add_argument("--splits", type=int, default=200)
     ap.add_argument("--labels", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--order", default=None, help="judges to run, in this order (default: all, cheapest first)")
     ap.add_argument("--per-set", type=int, default=20)
     ap.add_argument("--max-chars", type=int, default=1200)
     ap.add_argument("--json", default=str(ROOT / ".jurybox" / "bench" / "judge_quality_stack.json"),
