@@ -195,3 +195,51 @@ def test_cli_llp(tmp_path: Path, capsys):
         main(["llp", str(tmp_path / "b.csv"), "--embeddings", str(tmp_path / "missing.npy")])
     assert e.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
+
+
+def test_multiclass_one_vs_rest_recovers_three_separable_clusters():
+    from jurybox.llp import learn_from_proportions_multiclass
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 3, 450)
+    centres = np.array([[0, 0, 0, 0], [6, 0, 0, 0], [0, 6, 0, 0]], dtype=float)
+    X = centres[y] + rng.normal(size=(450, 4))
+    bags = random_bags(450, 15, seed=2)
+    P = np.stack([bag_proportions((y == c).astype(int), bags) for c in range(3)], axis=1)
+    res = learn_from_proportions_multiclass(X, bags, P, k=8, coupling=0.3, classes=["a", "b", "c"])
+    assert res.pseudo_labels.shape == (450, 3) and np.allclose(res.pseudo_labels.sum(1), 1)
+    assert (res.pseudo_labels.argmax(1) == y).mean() > 0.95
+    assert all(r.converged for r in res.rounds)
+    yt = rng.integers(0, 3, 300)
+    Xt = centres[yt] + rng.normal(size=(300, 4))
+    assert (res.predict_proba(Xt).argmax(1) == yt).mean() > 0.95
+    assert res.model.classes == ("a", "b", "c")
+    with pytest.raises(JuryboxError, match="sum to"):
+        learn_from_proportions_multiclass(X, bags, P * 0.9)
+
+
+def test_cli_llp_multiclass_and_its_errors(tmp_path: Path, capsys):
+    rng = np.random.default_rng(5)
+    y = rng.integers(0, 3, 300)
+    X = np.array([[0, 0, 0], [6, 0, 0], [0, 6, 0]], dtype=float)[y] + rng.normal(size=(300, 3))
+    bags = random_bags(300, 15, seed=3)
+    df = pd.DataFrame({"bag": bags, **{f"p_{c}": bag_proportions((y == i).astype(int), bags)[bags]
+                                       for i, c in enumerate("abc")}, "y": np.array(list("abc"))[y]})
+    df.to_csv(tmp_path / "m.csv", index=False)
+    np.save(tmp_path / "m.npy", X)
+    main_args = ["llp", str(tmp_path / "m.csv"), "--embeddings", str(tmp_path / "m.npy"), "--proportion",
+                 "p_a,p_b,p_c", "--coupling", "0.3", "--out", str(tmp_path / "o.csv")]
+    try:
+        main(main_args)
+    except SystemExit as exc:
+        assert not exc.code
+    out = pd.read_csv(tmp_path / "o.csv")
+    assert {"llp_probability_p_a", "llp_label"} <= set(out.columns)
+    assert (out.llp_label.str[-1] == out.y).mean() > 0.95
+    capsys.readouterr()
+    df.loc[df.bag == df.bag[0], "p_a"] = 0.99
+    df.to_csv(tmp_path / "m.csv", index=False)
+    with pytest.raises(SystemExit) as e:
+        main(main_args)
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and "\n" not in err and "row 1, field 'p_c'" in err and "sum to" in err

@@ -15,7 +15,8 @@ from jurybox.commands import _options as o
 def llp_command(
     dataset: o.Dataset,
     bag: Annotated[str, typer.Option(help="column with each row's bag id")] = "bag",
-    proportion: Annotated[str, typer.Option(help="column with the row's bag's share of positives (0-1)")
+    proportion: Annotated[str, typer.Option(help="column with the row's bag's share of positives (0-1); several "
+                                                 "comma-separated columns (one per class) make it multi-class")
                           ] = "proportion",
     embeddings: Annotated[Path | None, typer.Option(help=".npy/.npz file with one embedding row per table row")
                           ] = None,
@@ -42,7 +43,8 @@ def llp_command(
     check_output(out)
     params = dict(k=k, coupling=coupling, bag_kind=bag_potential, bag_strength=bag_strength, damping=damping,
                   max_iter=max_iter, rounds=rounds) if method == "bp" else {}
-    res = llp_dataset(dataset, bag=bag, proportion=proportion, embeddings=embeddings, embeddings_key=embeddings_key,
+    cols = [c.strip() for c in proportion.split(",") if c.strip()]
+    res = llp_dataset(dataset, bag=bag, proportion=cols if len(cols) > 1 else proportion, embeddings=embeddings, embeddings_key=embeddings_key,
                       text=text_field, embedder=embedder, method=method, encoding=encoding, **params)
     write_table(res.table, out)
     summary = {**res.to_dict(), "out": str(out)}
@@ -51,9 +53,11 @@ def llp_command(
         return
     line = f"{len(res.table)} rows in {res.n_bags} bags ({method})"
     if res.fit is not None:
-        r = res.fit.rounds[-1]
-        line += (f"; BP {'converged' if r.converged else 'did NOT converge'} after {r.iterations} iterations "
-                 f"(largest last change {r.max_delta:.2g})")
+        rs = res.fit.rounds
+        bad = sum(not r.converged for r in rs)
+        its = max(r.iterations for r in rs)
+        line += (f"; BP {'converged' if not bad else f'did NOT converge in {bad} of {len(rs)} runs'} "
+                 f"(at most {its} iterations; largest last change {max(r.max_delta for r in rs):.2g})")
     print(f"{line}; wrote {out}")
 
 

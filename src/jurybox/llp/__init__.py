@@ -6,16 +6,21 @@ from jurybox.llp.bp import BPResult, bag_potential, cardinality_messages, knn_gr
 from jurybox.llp.learn import (
     LinearModel,
     LLPResult,
+    MulticlassLLPResult,
+    SoftmaxModel,
     bag_mean_baseline,
     bag_proportions,
     check_bags,
     dllp_baseline,
     fit_soft_logreg,
+    fit_soft_softmax,
     learn_from_proportions,
+    learn_from_proportions_multiclass,
     random_bags,
     refine_embedding,
 )
 
 __all__ = ["BPResult", "LLPResult", "LinearModel", "bag_mean_baseline", "bag_potential", "bag_proportions",
-           "cardinality_messages", "check_bags", "dllp_baseline", "fit_soft_logreg", "knn_graph",
-           "learn_from_proportions", "loopy_bp", "random_bags", "refine_embedding"]
+           "cardinality_messages", "check_bags", "dllp_baseline", "fit_soft_logreg", "fit_soft_softmax", "knn_graph",
+           "learn_from_proportions", "learn_from_proportions_multiclass", "loopy_bp", "MulticlassLLPResult",
+           "SoftmaxModel", "random_bags", "refine_embedding"]

@@ -13,7 +13,13 @@ import numpy as np
 import pandas as pd
 
 from jurybox.errors import InputError, JuryboxError
-from jurybox.llp.learn import LLPResult, bag_mean_baseline, dllp_baseline, learn_from_proportions
+from jurybox.llp.learn import (
+    LLPResult,
+    MulticlassLLPResult,
+    bag_mean_baseline,
+    dllp_baseline,
+    learn_from_proportions,
+)
 from jurybox.types import Record
 
 METHODS = ("bp", "bag-mean", "dllp")
@@ -77,7 +83,7 @@ def read_bags(df: pd.DataFrame, source: str | None, bag: str, proportion: str) -
 class LLPDatasetResult(Record):
     table: pd.DataFrame
     method: str
-    fit: LLPResult | None
+    fit: LLPResult | MulticlassLLPResult | None
     n_bags: int
     bag_sizes: dict[str, float]
 
@@ -86,7 +92,8 @@ class LLPDatasetResult(Record):
                 **({"bp": self.fit.to_dict()} if self.fit is not None else {})}
 
 
-def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag", proportion: str = "proportion",
+def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag",
+                proportion: str | list[str] | tuple[str, ...] = "proportion",
                 embeddings: str | os.PathLike[str] | np.ndarray | None = None, embeddings_key: str | None = None,
                 text: str | None = None, embedder: str = "minilm", method: str = "bp", encoding: str | None = None,
                 **params: Any) -> LLPDatasetResult:
@@ -94,7 +101,11 @@ def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag"
     (the classifier's P(positive)) and, for ``bp``, ``llp_pseudo_label`` (the BP marginal) to its
     rows. Embeddings come from ``embeddings`` (an array or a .npy/.npz file aligned with the rows)
     or from the ``text`` column through ``embedder`` (``minilm`` or ``tfidf``). ``method``: ``bp``
-    (belief propagation; ``params`` go to :func:`learn_from_proportions`), ``bag-mean`` or ``dllp``."""
+    (belief propagation; ``params`` go to :func:`learn_from_proportions`), ``bag-mean`` or ``dllp``.
+
+    Several ``proportion`` columns (one per class, summing to 1 in each bag) make it multi-class
+    (``bp`` only: one-vs-rest BP, :func:`learn_from_proportions_multiclass`): the rows get
+    ``llp_probability_<column>`` for each class and ``llp_label``, the most probable class."""
     from jurybox.items import load_table
 
     if method not in METHODS:
@@ -102,7 +113,20 @@ def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag"
     df, source = load_table(data, encoding)
     if df.empty:
         raise InputError("no rows", file=source)
-    ids, props = read_bags(df, source, bag, proportion)
+    columns = [proportion] if isinstance(proportion, str) else list(proportion)
+    if not columns:
+        raise JuryboxError("give at least one proportion column", option="proportion")
+    if len(columns) > 1 and method != "bp":
+        raise JuryboxError(f"several proportion columns (multi-class) need method bp, not {method}", option="method")
+    per_col = [read_bags(df, source, bag, c) for c in columns]
+    ids, props = per_col[0]
+    if len(columns) > 1:
+        for b in props:
+            total = sum(pc[1][b] for pc in per_col)
+            if abs(total - 1.0) > 1e-6:
+                r = int(np.flatnonzero(ids == b)[0]) + 1
+                raise InputError(f"bag {b!r}: the class proportions ({', '.join(columns)}) sum to {total:g}, not 1",
+                                 file=source, row=r, field=columns[-1])
     if embeddings is not None:
         X = (read_embeddings(embeddings, len(df), embeddings_key) if not isinstance(embeddings, np.ndarray)
              else np.asarray(embeddings, dtype=float))
@@ -118,8 +142,20 @@ def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag"
     else:
         raise JuryboxError("give embeddings (a .npy/.npz file) or a text column to embed", option="embeddings")
     out = df.copy()
-    fit = None
-    if method == "bp":
+    fit: Any = None
+    if len(columns) > 1:
+        from jurybox.llp.learn import learn_from_proportions_multiclass
+
+        order = sorted(props)
+        P = np.array([[pc[1][b] for pc in per_col] for b in order])
+        mparams = {k: v for k, v in params.items() if k in ("k", "coupling", "bag_kind", "bag_strength", "damping",
+                                                           "max_iter", "tol", "C")}
+        fit = learn_from_proportions_multiclass(X, ids, P, classes=columns, **mparams)
+        probs = fit.predict_proba(X)
+        for c, name in enumerate(columns):
+            out[f"llp_probability_{name}"] = probs[:, c]
+        out["llp_label"] = [columns[i] for i in probs.argmax(1)]
+    elif method == "bp":
         fit = learn_from_proportions(X, ids, props, **params)
         out["llp_pseudo_label"] = fit.pseudo_labels
         out["llp_probability"] = fit.predict_proba(X)

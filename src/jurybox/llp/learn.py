@@ -233,3 +233,92 @@ def bag_proportions(y: np.ndarray, bags: np.ndarray) -> np.ndarray:
     """The share of positives in each bag (numbered 0..B-1)."""
     y = np.asarray(y, dtype=float)
     return np.bincount(bags, weights=y) / np.bincount(bags)
+
+
+@dataclass
+class SoftmaxModel:
+    """P(class | x) = softmax(x @ coef + intercept) on standardised inputs; ``classes`` names the columns."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    mean: np.ndarray
+    scale: np.ndarray
+    classes: tuple[Any, ...]
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from scipy.special import softmax
+
+        z = ((np.asarray(X, dtype=float) - self.mean) / self.scale) @ self.coef + self.intercept
+        return softmax(z, axis=1)
+
+
+def fit_soft_softmax(X: np.ndarray, P: np.ndarray, *, C: float = 1.0, max_iter: int = 100,
+                     classes: Sequence[Any] | None = None) -> SoftmaxModel:
+    """Multinomial logistic regression on soft labels ``P`` (rows sum to 1), L2 penalty 1/(2C)."""
+    from scipy.special import log_softmax
+
+    Xs, mean, scale = _standardise(np.asarray(X, dtype=float))
+    P = np.asarray(P, dtype=float)
+    n, d = Xs.shape
+    k = P.shape[1]
+
+    def f(w: np.ndarray) -> tuple[float, np.ndarray]:
+        W, b = w[: d * k].reshape(d, k), w[d * k:]
+        ls = log_softmax(Xs @ W + b, axis=1)
+        loss = float(-(P * ls).sum()) + 0.5 / C * float((W * W).sum())
+        R = np.exp(ls) - P
+        return loss, np.r_[(Xs.T @ R + W / C).ravel(), R.sum(0)]
+
+    w = minimize(f, np.zeros(d * k + k), jac=True, method="L-BFGS-B", options={"maxiter": max_iter}).x
+    return SoftmaxModel(w[: d * k].reshape(d, k), w[d * k:], mean, scale,
+                        tuple(classes) if classes is not None else tuple(range(k)))
+
+
+@dataclass(frozen=True)
+class MulticlassLLPResult(Record):
+    """One-vs-rest BP: per-class marginals normalised to a distribution per item, the softmax
+    classifier trained on them, and each class's BP diagnostics."""
+
+    model: SoftmaxModel
+    pseudo_labels: np.ndarray  # (n, C), rows sum to 1
+    rounds: list[BPResult] = field(default_factory=list)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(X)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"classes": list(self.model.classes), "bp_per_class": [r.to_dict() for r in self.rounds]}
+
+
+def learn_from_proportions_multiclass(X: np.ndarray, bags: Sequence[Any] | np.ndarray, proportions: np.ndarray, *,
+                                      classes: Sequence[Any] | None = None, k: int = 10, coupling: float = 0.2,
+                                      bag_kind: BagPotential = "hard", bag_strength: float = 1.0,
+                                      damping: float = 0.5, max_iter: int = 200, tol: float = 1e-4,
+                                      C: float = 1.0, graph: tuple[np.ndarray, np.ndarray] | None = None
+                                      ) -> MulticlassLLPResult:
+    """Multi-class LLP as one binary BP per class (class c against the rest, with the bag's count
+    of class c) on one shared k-NN graph; each item's C marginals are normalised into a
+    distribution (an approximation: the classes' models are not coupled by a one-label-per-item
+    constraint) and a softmax regression is trained on them. ``proportions``: ``(B, C)``, one row
+    per bag in sorted bag order, each row summing to 1."""
+    P = np.asarray(proportions, dtype=float)
+    if P.ndim != 2 or P.shape[1] < 2:
+        raise JuryboxError(f"proportions must be (bags, classes) with at least 2 classes; got shape {P.shape}")
+    bad = np.abs(P.sum(1) - 1.0) > 1e-6
+    if bad.any():
+        raise JuryboxError(f"bag {int(np.flatnonzero(bad)[0])}: class proportions sum to "
+                           f"{P[bad][0].sum():g}, not 1")
+    X, codes, sizes, _ = check_bags(X, bags, P[:, 0])
+    for c in range(1, P.shape[1]):
+        check_bags(X, bags, P[:, c])  # each column's values in [0, 1]
+    edges, w = graph if graph is not None else knn_graph(X, k)
+    marg = np.zeros((len(X), P.shape[1]))
+    results = []
+    for c in range(P.shape[1]):
+        r = loopy_bp(len(X), edges, codes, P[:, c] * sizes, coupling=coupling * w, bag_kind=bag_kind,
+                     bag_strength=bag_strength, damping=damping, max_iter=max_iter, tol=tol)
+        marg[:, c] = r.marginals
+        results.append(r)
+    marg = np.clip(marg, 1e-9, None)
+    marg /= marg.sum(1, keepdims=True)
+    return MulticlassLLPResult(fit_soft_softmax(X, marg, C=C, classes=classes), marg, results)
