@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import json
 import os
-import types
-import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any
 
+from jurybox._options_text import NotFromText, value_from_text
 from jurybox._pairs import key_value_pairs
 from jurybox.backends.base import Backend
 from jurybox.errors import JuryboxError
@@ -151,62 +149,17 @@ def get_backend(model: str | os.PathLike[str] | Backend | None = None, **options
     return _LOADED[key]
 
 
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
-
-
 def _convert(entry: BackendEntry, key: str, hint: Any, text: str) -> Any:
     """``text`` as a value of type ``hint`` (the annotation of the option ``key``)."""
     def bad(what: str) -> BackendOptionError:
         return BackendOptionError(f"option '{key}' of the {entry.name} backend must be {what}, got {text!r}",
                                   key=key)
 
-    origin = typing.get_origin(hint)
-    if origin is Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) < len(typing.get_args(hint)) and text.strip().lower() in ("none", "null") and str not in args:
-            return None
-        if len(args) == 1:
-            return _convert(entry, key, args[0], text)
-        for a in args:  # the first member the text fits
-            try:
-                return _convert(entry, key, a, text)
-            except BackendOptionError:
-                continue
-        raise bad(" or ".join(getattr(a, "__name__", str(a)) for a in args))
-    if origin is Literal:
-        choices = typing.get_args(hint)
-        if text in choices:
-            return text
-        raise bad("one of " + ", ".join(map(str, choices)))
-    if hint is bool:
-        low = text.strip().lower()
-        if low in _TRUE or low in _FALSE:
-            return low in _TRUE
-        raise bad("true or false")
-    if hint is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise bad("an integer") from None
-    if hint is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise bad("a number") from None
-    if hint is str or hint is Any:
-        return text
-    if origin in (dict, list) or hint in (dict, list):
-        kind = origin or hint
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            value = None
-        if not isinstance(value, kind):
-            raise bad(f"a JSON {'object' if kind is dict else 'array'}")
-        return value
-    raise BackendOptionError(f"option '{key}' of the {entry.name} backend cannot be set from text "
-                             "(set it in Python with get_backend)", key=key)
+    try:
+        return value_from_text(hint, text, bad, lenient=False)
+    except NotFromText:
+        raise BackendOptionError(f"option '{key}' of the {entry.name} backend cannot be set from text "
+                                 "(set it in Python with get_backend)", key=key) from None
 
 
 def parse_backend_options(model: str | os.PathLike[str] | None,

@@ -8,11 +8,9 @@ a per-task :class:`~jurybox.types.Verdict`, and combines an item's per-variant v
 from __future__ import annotations
 
 import inspect
-import json
 import math
 import re
 import traceback
-import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -24,6 +22,7 @@ from typing import Any, ClassVar
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from jurybox._options_text import value_from_text
 from jurybox._pairs import key_value_pairs
 from jurybox.errors import InputError, JuryboxError, OptionError
 from jurybox.types import BackendResult, Message, OptionScores, Prompt, Request, Verdict
@@ -105,29 +104,10 @@ def template_variants(protocol: str) -> list[str]:
 
 def _from_text(protocol: str, key: str, hint: Any, text: str) -> Any:
     """``text`` as a value of the annotation ``hint`` (JSON or text when there is none)."""
-    origin = typing.get_origin(hint)
-    if origin is typing.Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if len(args) < len(typing.get_args(hint)) and text.strip().lower() in ("none", "null") and str not in args:
-            return None
-        hint = args[0] if len(args) == 1 else inspect.Parameter.empty
-    if hint is str:
-        return text
-    if hint in (int, float):
-        try:
-            return hint(text)
-        except ValueError:
-            what = "an integer" if hint is int else "a number"
-            raise OptionError(f"{key} of protocol {protocol} must be {what}, got {text!r}", option=key) from None
-    if hint is bool:
-        low = text.strip().lower()
-        if low in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-            return low in ("true", "yes", "on", "1")
-        raise OptionError(f"{key} of protocol {protocol} must be true or false, got {text!r}", option=key)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
+    def bad(what: str) -> OptionError:
+        return OptionError(f"{key} of protocol {protocol} must be {what}, got {text!r}", option=key)
+
+    return value_from_text(hint, text, bad, lenient=True)
 
 
 _STRIP = re.compile(r"^[\s\"'`(\[*]+|[\s\"'`)\].,:;!*]+$")
