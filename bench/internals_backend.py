@@ -26,12 +26,12 @@ TEXT = ("The following are multiple choice questions (with answers) about clinic
         "with a history of chest pain radiating to the left arm, shortness of breath and sweating. ")
 
 
-def child(model: str, dtype: str, tokens: int, reps: int) -> dict:
+def child(model: str, dtype: str, tokens: int, reps: int, cache: bool = True) -> dict:
     from jurybox.internals.backend import TransformersBackend, _rss_bytes
     from jurybox.types import InternalsRequest, Message, Prompt
 
     t0 = time.perf_counter()
-    b = TransformersBackend(model, dtype=dtype)  # type: ignore[arg-type]
+    b = TransformersBackend(model, dtype=dtype, cache=cache)  # type: ignore[arg-type]
     load_s = time.perf_counter() - t0
     rss_load = _rss_bytes()
     body = TEXT
@@ -65,17 +65,19 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=300)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--loads", type=int, default=2, help="loads per model and dtype, each in a fresh process")
+    ap.add_argument("--no-cache", action="store_true", help="load from the GGUF file and write no safetensors cache")
     ap.add_argument("--child", nargs=2, metavar=("MODEL", "DTYPE"), help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        print(json.dumps(child(a.child[0], a.child[1], a.tokens, a.reps)))
+        print(json.dumps(child(a.child[0], a.child[1], a.tokens, a.reps, not a.no_cache)))
         return
     rows = []
     for model in a.models:
         for dtype in a.dtypes:
             for i in range(a.loads):
                 out = subprocess.run([sys.executable, __file__, "--child", model, dtype, "--tokens", str(a.tokens),
-                                      "--reps", str(a.reps)], capture_output=True, text=True, check=False)
+                                      "--reps", str(a.reps), *(["--no-cache"] if a.no_cache else [])],
+                                     capture_output=True, text=True, check=False)
                 if out.returncode != 0:
                     print(f"{model} {dtype}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
                     break

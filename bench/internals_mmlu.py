@@ -6,8 +6,8 @@ distribution, and the hidden states where each one-letter answer starts and ends
 ``.jurybox/bench-internals.sqlite``; resumable: a rerun (or ``--report-only``) makes 0 model calls
 for the questions already done, and ``--max-minutes`` stops a hold between chunks.
 
-Questions: ``--per-subject N`` drawn at random (seed 0) from each subject's test file, so the
-subjects are balanced. The split (validation 30%: head selection and CLUE's experience; test
+Questions: ``--per-subject N`` drawn at random (seed 0) from each subject's test file, asked
+round-robin over the subjects, so the questions done so far are balanced whenever a hold stops. The split (validation 30%: head selection and CLUE's experience; test
 70%: every number reported) is seeded too.
 
     flock /tmp/jurybox-model.lock python bench/internals_mmlu.py --per-subject 60 --max-minutes 12
@@ -65,8 +65,11 @@ def load(per_subject: int, seed: int) -> pd.DataFrame:
         idx = np.sort(np.random.default_rng(seed).choice(len(df), size=min(per_subject, len(df)), replace=False))
         part = df.iloc[idx].copy()
         part["subject"] = s
+        part["rank"] = np.arange(len(part))
         frames.append(part)
-    return pd.concat(frames, ignore_index=True)
+    # round-robin over the subjects, so that the questions done after any hold are balanced
+    both = pd.concat(frames, ignore_index=True)
+    return both.sort_values(["rank", "subject"], kind="stable").drop(columns="rank").reset_index(drop=True)
 
 
 def main() -> None:
