@@ -103,8 +103,11 @@ class Members:
     """The bench's judges over one item list: each (name, model, protocol, template) with its store;
     run in priority order in chunks within a time budget; loaded only when a task is missing."""
 
-    def __init__(self, items: list[dict[str, Any]], report_only: bool) -> None:
+    def __init__(self, items: list[dict[str, Any]], report_only: bool, run_seed: int | None = None) -> None:
         self.items = items
+        # the order items are asked in (a random one: a run stopped by the budget leaves a random subset)
+        self.run_order = (np.arange(len(items)) if run_seed is None
+                          else np.random.default_rng(run_seed).permutation(len(items)))
         self.report_only = report_only
         self.judges: dict[str, tuple[str, str, str, Path]] = {}
         self._backends: dict[str, Any] = {}
@@ -137,7 +140,8 @@ class Members:
                     if time.perf_counter() > deadline:
                         print(f"  budget reached in {name}; rerun to resume", flush=True)
                         return
-                    _, _, s = evaluate(judge, self.items[start:start + 10], st)
+                    chunk = [self.items[int(i)] for i in self.run_order[start:start + 10]]
+                    _, _, s = evaluate(judge, chunk, st)
                     self.calls += s.model_calls
                 print(f"  {name}: done ({left} tasks were missing)", flush=True)
 
@@ -376,7 +380,8 @@ def llmbar_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
             mem.add(f"{SHORT[model]}:{t}", model, "pairwise", t, STORE_LLMBAR)
     order = ["q1.5b:default", "gemma:default", "q0.5b:default", "q1.5b:concise", "gemma:concise", "q0.5b:concise",
              "gemma:rules", "q0.5b:rules", "q1.5b:rules"]
-    mem.run(args.order.split(",") if args.order else order, deadline)
+    named = [n for n in (args.order or "").split(",") if n in mem.judges]
+    mem.run(named or order, deadline)
     res, rows = mem.results()
     df = df.iloc[rows].reset_index(drop=True)
     gold = df["gold"].tolist()
@@ -412,13 +417,14 @@ def relevance_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
     gold = [str(int(x)) for x in sample["human_relevance"]]
     print(f"\nDL19 relevance: {len(items)} pairs, human grades "
           f"{ {g: gold.count(g) for g in sorted(set(gold))} }")
-    mem = Members(items, args.report_only)
+    mem = Members(items, args.report_only, run_seed=0)
     mem.add("q1.5b", LARGE, "relevance", "default", STORE_REL_15B)
     for model in SMALL:
         mem.add(SHORT[model], model, "relevance", "default", STORE_REL)
     if mem.pending("q1.5b"):
         print(f"  warning: {mem.pending('q1.5b')} 1.5B relevance tasks are not in {STORE_REL_15B}")
-    mem.run(args.order.split(",") if args.order else ["gemma", "q0.5b"], deadline)
+    named = [n for n in (args.order or "").split(",") if n in mem.judges]  # --order may name LLMBar's judges
+    mem.run(named or ["gemma", "q0.5b"], deadline)
     res, rows = mem.results(min_items=200)
     gold = [gold[i] for i in rows]
     juries = {"3 models": ["q1.5b", "gemma", "q0.5b"], "q1.5b alone": ["q1.5b"]}
