@@ -193,12 +193,27 @@ class TransformersBackend:
 
     @staticmethod
     def _save_cache(model: Any, tokenizer: Any, target: Path) -> None:
+        """The dequantised weights as safetensors, the config and the tokenizer, in a temporary
+        directory renamed to ``target``. transformers' ``save_pretrained`` refuses a model loaded
+        from GGUF ("not serializable"), so the weights are written with safetensors directly (tied
+        tensors once) and the config without its GGUF quantisation entry."""
+        from safetensors.torch import save_model
+
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
         try:
-            model.save_pretrained(str(tmp), safe_serialization=True)
+            save_model(model, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+            cfg = model.config.to_dict()
+            cfg.pop("quantization_config", None)
+            config = type(model.config).from_dict(cfg)
+            config.save_pretrained(str(tmp))
+            if getattr(model, "generation_config", None) is not None:
+                model.generation_config.save_pretrained(str(tmp))
             tokenizer.save_pretrained(str(tmp))
-            os.replace(tmp, target) if not target.exists() else shutil.rmtree(tmp)
+            if target.exists():
+                shutil.rmtree(tmp)
+            else:
+                os.replace(tmp, target)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
