@@ -3,8 +3,8 @@
     python bench/llp_banking77.py [--sizes 8,32,128,512] [--seeds 3] [--methods bp,bp2,bag-mean,dllp]
                                   [--work .jurybox/bench-llp] [--max-minutes 30]
 
-Binary split of ../shared/data/banking77: the 25 intents whose name contains "card" (card_arrival,
-declined_card_payment, ...) are positive, the other 52 negative: 32.8% of the 10,003 training and
+Binary split of ../shared/data/banking77: the 27 intents whose name contains "card" (card_arrival,
+declined_card_payment, ...) are positive, the other 50 negative: 32.8% of the 10,003 training and
 35.1% of the 3,080 test texts. Embeddings: all-MiniLM-L6-v2 (int8 ONNX) as cached by
 bench/distill_banking77.py (``embed`` stage) in .jurybox/bench-banking77/minilm.npz; this script
 only reads them (no model process).
