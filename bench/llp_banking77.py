@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--max-minutes", type=float, default=30.0)
     ap.add_argument("--coupling", type=float, default=0.2)
     ap.add_argument("--bag-potential", default="hard")
+    ap.add_argument("--damping", type=float, default=0.5)
+    ap.add_argument("--max-iter", type=int, default=200)
     ap.add_argument("--tag", default="", help="suffix for the method names (another coupling/potential)")
     a = ap.parse_args()
     work = Path(a.work)
@@ -140,6 +142,7 @@ def main() -> None:
                                             "edge_label_agreement": float((ytr[graph[0][:, 0]] ==
                                                                            ytr[graph[0][:, 1]]).mean())}
                     res = learn_from_proportions(Xtr, bags, props, coupling=a.coupling, bag_kind=a.bag_potential,
+                                                 damping=a.damping, max_iter=a.max_iter,
                                                  rounds=2 if method == "bp2" else 1, graph=graph, seed=seed)
                     p = res.predict_proba(Xte)
                     row = {**scores(p, yte), "pseudo_accuracy": float(((res.pseudo_labels > 0.5) == ytr).mean()),
