@@ -67,42 +67,50 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true")
     a = ap.parse_args()
     df = load_llmbar(ROOT, per_set=a.per_set, seed=0)
+    # round-robin over the 7 sets, so that a run stopped by the time limit covers all of them
+    df = (df.assign(rank=df.groupby("set").cumcount()).sort_values(["rank", "set"], kind="stable")
+          .drop(columns="rank").reset_index(drop=True))
     items = df.to_dict("records")
     gold = df["gold"].to_numpy()
     adv = df["set"].isin(ADVERSARIAL).to_numpy()
     t0 = time.perf_counter()
     scored: dict[str, PairLogprobs] = {}
+    backends = {}
+    for name in a.models:
+        if a.report_only:
+            from jurybox.models import resolve
+
+            # the fingerprint without loading: an embedded backend's is gguf:<sha>:ctx<n>:<mode>
+            r = resolve(MODELS[name][0])
+            backends[name] = _Refuse(f"gguf:{r.sha256}:ctx{r.n_ctx}:{'chat' if MODELS[name][1] else 'plain'}",
+                                     MODELS[name][1])
+        else:
+            backends[name] = backend_for(name, a.backend)
+    parts: dict[str, list[PairLogprobs]] = {name: [] for name in a.models}
+    n_done = 0
     with Store(a.store) as st:
-        for name in a.models:
-            if a.report_only:
-                from jurybox.backends.registry import get_backend
-
-                # the fingerprint without loading: an embedded backend's is gguf:<sha>:ctx<n>:<mode>
-                from jurybox.models import resolve
-
-                r = resolve(MODELS[name][0])
-                fp = f"gguf:{r.sha256}:ctx{r.n_ctx}:{'chat' if MODELS[name][1] else 'plain'}"
-                del get_backend
-                backend = _Refuse(fp, MODELS[name][1])
-            else:
-                if time.perf_counter() - t0 > a.max_minutes * 60:
-                    break
-                backend = backend_for(name, a.backend)
-            parts = []
-            for i in range(0, len(items), a.chunk):
-                if not a.report_only and time.perf_counter() - t0 > a.max_minutes * 60:
-                    print(f"{name}: time limit after {i} items; rerun to continue", file=sys.stderr)
-                    break
-                s = time.perf_counter()
-                lp, stats = pair_logprobs(items[i:i + a.chunk], backend, st)
-                parts.append(lp)
-                if stats.model_calls:
-                    print(f"{name}: {i + len(lp.a)}/{len(items)}, {(time.perf_counter() - s) / stats.model_calls:.2f} "
-                          "s/item", file=sys.stderr)
-            backend.close()
-            if parts and sum(len(p.a) for p in parts) == len(items):
-                scored[name] = PairLogprobs(*(np.concatenate([getattr(p, f) for p in parts])
-                                              for f in ("a", "b", "tokens_a", "tokens_b")))
+        # chunk by chunk, every model on the same items: a run stopped by the time limit has all of them
+        for i in range(0, len(items), a.chunk):
+            if not a.report_only and time.perf_counter() - t0 > a.max_minutes * 60:
+                print(f"time limit after {i} items; rerun to continue", file=sys.stderr)
+                break
+            s = time.perf_counter()
+            calls = 0
+            for name in a.models:
+                lp, stats = pair_logprobs(items[i:i + a.chunk], backends[name], st)
+                parts[name].append(lp)
+                calls += stats.model_calls
+            n_done = i + len(parts[a.models[0]][-1].a)
+            if calls:
+                print(f"{n_done}/{len(items)} items, {calls} calls, {(time.perf_counter() - s) / calls:.2f} s/call",
+                      file=sys.stderr)
+    for b in backends.values():
+        b.close()
+    for name in a.models:
+        if parts[name]:
+            scored[name] = PairLogprobs(*(np.concatenate([getattr(p, f) for p in parts[name]])
+                                          for f in ("a", "b", "tokens_a", "tokens_b")))
+    items, gold, adv = items[:n_done], gold[:n_done], adv[:n_done]
     if "qwen-chat" not in scored:
         print("the policy (qwen-chat) is not complete yet; rerun", file=sys.stderr)
         return

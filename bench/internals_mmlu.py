@@ -72,6 +72,32 @@ def load(per_subject: int, seed: int) -> pd.DataFrame:
     return both.sort_values(["rank", "subject"], kind="stable").drop(columns="rank").reset_index(drop=True)
 
 
+def compare_llama_cpp(a: argparse.Namespace, df: pd.DataFrame, f, *, val_fraction: float, seed: int) -> dict:  # noqa: ANN001
+    """Letter scoring of the same questions and prompts by the embedded (llama.cpp) backend, from
+    bench/mmlu.py's store only: agreement with the transformers letter answers and accuracy on the
+    same test questions (None when the store lacks them)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from mmlu import StoreOnly
+
+    from jurybox.internals.exam import split
+    from jurybox.mcqa import run_mcqa
+    from jurybox.stats import wilson_interval
+
+    if not Path(a.compare_store).is_file():
+        return {"available": False}
+    try:
+        rep = run_mcqa(df.reset_index(drop=True), model=StoreOnly(a.model), store=a.compare_store, scoring="letter",
+                       subject="subject")
+    except RuntimeError as exc:
+        return {"available": False, "why": str(exc)}
+    cpp = np.array(["ABCD".index(v) if v in ("A", "B", "C", "D") else -1 for v in rep.table["verdict"]])
+    hf = np.argmax(f.letter_logprobs, axis=1)
+    _, test = split(len(hf), val_fraction, seed)
+    hit = cpp[test] == f.answers[test]
+    return {"available": True, "agreement_all": float(np.mean(cpp == hf)), "n": int(len(hf)),
+            "accuracy_test": wilson_interval(int(hit.sum()), int(hit.size)).to_dict()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
@@ -84,6 +110,8 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=8, help="sampled answers per question for majority / top-maj")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--json", help="write the report as JSON here")
+    ap.add_argument("--compare-store", default=".jurybox/bench-mmlu.sqlite",
+                    help="bench/mmlu.py's store: llama.cpp's stored letter verdicts on the same prompts (0 calls)")
     a = ap.parse_args()
 
     data = read_mcqa(load(a.per_subject, a.seed), subject="subject")
@@ -107,7 +135,10 @@ def main() -> None:
                 print(f"stopping at the time limit after {i} questions; rerun to continue", file=sys.stderr)
                 break
             s = time.perf_counter()
-            part, stats = run_internals(backend, st, reqs[i:i + a.chunk], purpose="exam")
+            try:
+                part, stats = run_internals(backend, st, reqs[i:i + a.chunk], purpose="exam")
+            except SystemExit:  # --report-only: the rest is not in the store yet
+                break
             feats.extend(part)
             calls += stats.model_calls
             if stats.model_calls:
@@ -119,6 +150,7 @@ def main() -> None:
     rep = exam_report(f, val_fraction=0.3, seed=a.seed, heads=(1, 3, 10), k=a.k, top=(1, 2, 4))
     out = {"model": a.model, "dtype": a.dtype, "questions": n, "model_calls_this_run": calls,
            "mean_prompt_tokens": float(np.mean(f.prompt_tokens)), **rep.to_dict()}
+    out["llama_cpp"] = compare_llama_cpp(a, data.table.iloc[:n], f, val_fraction=0.3, seed=a.seed)
     text = json.dumps(out, indent=1, default=float)
     print(text)
     if a.json:
