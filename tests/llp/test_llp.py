@@ -243,3 +243,19 @@ def test_cli_llp_multiclass_and_its_errors(tmp_path: Path, capsys):
         main(main_args)
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and "\n" not in err and "row 1, field 'p_c'" in err and "sum to" in err
+
+
+def test_dataset_embeds_a_text_column_with_tfidf():
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 120)
+    words = [["card", "lost", "stolen", "pin"], ["transfer", "bank", "account", "pending"]]
+    texts = [" ".join(rng.choice(words[v], size=4)) for v in y]
+    bags = random_bags(120, 12, seed=4)
+    df = pd.DataFrame({"text": texts, "bag": bags, "proportion": bag_proportions(y, bags)[bags]})
+    res = llp_dataset(df, text="text", embedder="tfidf", k=5, coupling=0.5)
+    assert ((res.table.llp_pseudo_label > 0.5) == y).mean() > 0.95
+    assert res.n_bags == 10 and res.to_dict()["bp"]["rounds"][0]["converged"]
+    base = llp_dataset(df, text="text", embedder="tfidf", method="dllp")
+    assert "llp_pseudo_label" not in base.table and base.fit is None
+    with pytest.raises(JuryboxError, match="embeddings"):
+        llp_dataset(df)

@@ -100,7 +100,8 @@ def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag"
     """Learn a binary classifier from bag proportions over a table and add ``llp_probability``
     (the classifier's P(positive)) and, for ``bp``, ``llp_pseudo_label`` (the BP marginal) to its
     rows. Embeddings come from ``embeddings`` (an array or a .npy/.npz file aligned with the rows)
-    or from the ``text`` column through ``embedder`` (``minilm`` or ``tfidf``). ``method``: ``bp``
+    or from the ``text`` column through ``embedder`` (``minilm``, or ``tfidf`` fitted on that column and
+    reduced to at most 256 dimensions by truncated SVD). ``method``: ``bp``
     (belief propagation; ``params`` go to :func:`learn_from_proportions`), ``bag-mean`` or ``dllp``.
 
     Several ``proportion`` columns (one per class, summing to 1 in each bag) make it multi-class
@@ -137,8 +138,18 @@ def llp_dataset(data: pd.DataFrame | str | os.PathLike[str], *, bag: str = "bag"
             raise InputError(f"column '{text}' not found", file=source, field=text)
         from jurybox.distill.embeddings import make_embedder
 
-        emb = make_embedder(embedder).embed(["" if pd.isna(t) else str(t) for t in df[text].tolist()])
-        X = emb.toarray() if hasattr(emb, "toarray") else np.asarray(emb, dtype=float)
+        texts = ["" if pd.isna(t) else str(t) for t in df[text].tolist()]
+        emb_model = make_embedder(embedder)
+        if hasattr(emb_model, "fit"):  # TF-IDF learns its vocabulary from these texts (no labels involved)
+            emb_model.fit(texts)
+        emb = emb_model.embed(texts)
+        if hasattr(emb, "toarray"):  # sparse TF-IDF: at most 256 dense dimensions (truncated SVD)
+            from sklearn.decomposition import TruncatedSVD
+
+            dims = min(256, emb.shape[1] - 1, len(texts) - 1)
+            X = TruncatedSVD(n_components=dims, random_state=0).fit_transform(emb) if dims >= 2 else emb.toarray()
+        else:
+            X = np.asarray(emb, dtype=float)
     else:
         raise JuryboxError("give embeddings (a .npy/.npz file) or a text column to embed", option="embeddings")
     out = df.copy()
