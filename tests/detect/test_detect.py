@@ -188,7 +188,7 @@ def test_cli_table_and_qrels(tmp_path: Path, capsys):
     assert len(j) == len(df) and int(j.is_llm.sum()) == int((df.producer == "llm").sum())
     code, stdout, err = _run(["detect-judge", "--human-qrels", str(tmp_path / "human.txt"), "--llm-qrels",
                               str(tmp_path / "llm"), "--sizes", "4", "--folds", "3", "--resamples", "50",
-                              "--json", "--consensus"], capsys)
+                              "--json", "--consensus", "--importance-size", "0"], capsys)
     assert code == 0, err
     d = json.loads(stdout)
     assert "llm_consensus_mean" in d["features"]
