@@ -15,7 +15,8 @@ size. AUROC of human groups against the test team's groups, averaged over teams;
 a cluster bootstrap over the 25 queries. ``by-submission`` holds out single submissions instead of
 teams (siblings of the test submission stay in training: the optimistic protocol, for contrast).
 
-Configurations (default: all): scores, scores+consensus, hgb+consensus, by-submission, importance.
+Configurations (default: all): scores, scores+consensus, hgb+consensus, hgb, mlp+consensus (the
+card's small neural classifier: 32 hidden units), by-submission, importance.
 Results accumulate in WORK/results.json (a rerun skips what is there; --redo forces).
 No model calls.
 """
@@ -53,6 +54,7 @@ CONFIGS = {
     "scores+consensus": dict(sizes=SIZES, model="logreg", consensus=True),
     "hgb+consensus": dict(sizes=(4, 16, 64), model="hgb", consensus=True),
     "hgb": dict(sizes=(4, 16, 64), model="hgb", consensus=False),
+    "mlp+consensus": dict(sizes=(16, 64), model="mlp", consensus=True),
     "by-submission": dict(sizes=(16, 64), model="logreg", consensus=True, submission=True),
 }
 
