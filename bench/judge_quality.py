@@ -368,6 +368,7 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
         res: dict[str, dict[str, list[float]]] = {}
         split0: dict[str, Any] = {}
         p_cf_note = ""
+        with_cc = have_cc > 0 and all(ccv[i] is not None for i in range(len(p.items)) if zs[i] is not None)
         for train, ev in sp:
             ev = [i for i in ev if zs[i] is not None]
             tr = [i for i in train if zs[i] is not None]
@@ -375,7 +376,7 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
             fit = fit_label_bias(base, [p.items[i] for i in tr], [zs[i] for i in tr], [p.human[i] for i in tr])
             methods["bias (ML, <=50 labels)"] = [CalibratedProtocol(base, bias=fit).combine(p.items[i], zs[i])
                                                  for i in ev]
-            if have_cc == len(p.items):
+            if with_cc:
                 methods["contextual (CC)"] = [cc.combine(p.items[i], ccv[i]) for i in ev]
                 fit_cc = fit_label_bias(cc, [p.items[i] for i in tr], [ccv[i] for i in tr],
                                         [p.human[i] for i in tr], contextual=True)
@@ -391,13 +392,11 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
                             sel = [j for j, i in enumerate(ev) if p.groups[i] == g]
                             res.setdefault(f"{mname}|{fname} {g}", []).append(
                                 fn([vs[j] for j in sel], [ev[j] for j in sel]))
-        if have_cc == len(p.items):
-            item = p.items[0]
-            v = ccv[0]
-            assert v is not None
+        if with_cc:
+            v = next(x for x in ccv if x is not None)
             p_cf_note = "; ".join(f"{k}: " + ", ".join(f"{o} {pr:.2f}" for o, pr in (x.probs or {}).items())
                                   for k, x in v.items() if k.startswith("cf"))
-            print(f"  content-free answers ({item and 'first item'}): {p_cf_note}")
+            print(f"  content-free answers (option probabilities): {p_cf_note}")
         for key, xs in res.items():
             mname, fname = key.split("|")
             gain = "" if mname == "zero-shot" else \
