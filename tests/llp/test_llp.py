@@ -259,3 +259,18 @@ def test_dataset_embeds_a_text_column_with_tfidf():
     assert "llp_pseudo_label" not in base.table and base.fit is None
     with pytest.raises(JuryboxError, match="embeddings"):
         llp_dataset(df)
+
+
+def test_heldout_bags_tell_a_good_method_from_the_base_rate_without_labels():
+    from jurybox.llp import heldout_bag_error
+
+    X, y = clusters(n=480)
+    bags = random_bags(len(X), 16, seed=5)
+    props = bag_proportions(y, bags)
+    bp = heldout_bag_error(X, bags, props, lambda X, b, p: learn_from_proportions(X, b, p, k=8, coupling=0.3))
+    mean = heldout_bag_error(X, bags, props, bag_mean_baseline)
+    assert bp["n_heldout_bags"] == 6
+    assert bp["mae"] < 0.5 * bp["mae_constant"]
+    assert bp["mae"] < mean["mae"]
+    with pytest.raises(JuryboxError, match="cannot be split"):
+        heldout_bag_error(X, np.zeros(len(X), dtype=int), [0.5], bag_mean_baseline)

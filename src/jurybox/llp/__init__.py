@@ -14,6 +14,7 @@ from jurybox.llp.learn import (
     dllp_baseline,
     fit_soft_logreg,
     fit_soft_softmax,
+    heldout_bag_error,
     learn_from_proportions,
     learn_from_proportions_multiclass,
     random_bags,
@@ -21,6 +22,7 @@ from jurybox.llp.learn import (
 )
 
 __all__ = ["BPResult", "LLPResult", "LinearModel", "bag_mean_baseline", "bag_potential", "bag_proportions",
-           "cardinality_messages", "check_bags", "dllp_baseline", "fit_soft_logreg", "fit_soft_softmax", "knn_graph",
+           "cardinality_messages", "check_bags", "dllp_baseline", "fit_soft_logreg", "fit_soft_softmax", "heldout_bag_error",
+           "knn_graph",
            "learn_from_proportions", "learn_from_proportions_multiclass", "loopy_bp", "MulticlassLLPResult",
            "SoftmaxModel", "random_bags", "refine_embedding"]

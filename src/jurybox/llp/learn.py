@@ -322,3 +322,32 @@ def learn_from_proportions_multiclass(X: np.ndarray, bags: Sequence[Any] | np.nd
     marg = np.clip(marg, 1e-9, None)
     marg /= marg.sum(1, keepdims=True)
     return MulticlassLLPResult(fit_soft_softmax(X, marg, C=C, classes=classes), marg, results)
+
+
+def heldout_bag_error(X: np.ndarray, bags: Any, proportions: Any, fit: Any, *, holdout: float = 0.2,
+                      seed: int = 0) -> dict[str, float]:
+    """A label-free check of an LLP method: hold out a share of the bags, fit on the others
+    (``fit(X, bags, proportions) -> model with predict_proba``), and compare each held-out bag's
+    mean predicted probability with its known proportion. Returns the mean absolute error of the
+    held-out proportions (``mae``, weighted by bag size), the same for always predicting the fitted
+    bags' overall share (``mae_constant``), and the number of held-out bags. Lower is better;
+    it only sees proportions, so it can choose between methods and settings without labels."""
+    X, codes, sizes, props = check_bags(X, bags, proportions)
+    rng = np.random.default_rng(seed)
+    n_bags = len(sizes)
+    n_out = max(1, int(round(holdout * n_bags)))
+    if n_out >= n_bags:
+        raise JuryboxError(f"{n_bags} bags cannot be split to hold out {n_out}", option="holdout")
+    out_bags = rng.choice(n_bags, size=n_out, replace=False)
+    is_out = np.isin(codes, out_bags)
+    keep_codes, keep_props = codes[~is_out], props
+    model = fit(X[~is_out], keep_codes, keep_props[np.unique(keep_codes)])
+    p = model.predict_proba(X[is_out])
+    if p.ndim == 2:  # a multi-class model: not supported here
+        raise JuryboxError("heldout_bag_error is for binary models")
+    pred = np.bincount(codes[is_out], weights=p, minlength=n_bags)[out_bags] / sizes[out_bags]
+    w = sizes[out_bags] / sizes[out_bags].sum()
+    kept = np.unique(keep_codes)
+    base = float(np.average(props[kept], weights=sizes[kept]))
+    return {"mae": float(np.sum(w * np.abs(pred - props[out_bags]))),
+            "mae_constant": float(np.sum(w * np.abs(base - props[out_bags]))), "n_heldout_bags": int(n_out)}
