@@ -104,6 +104,7 @@ def main() -> None:
     ap.add_argument("--max-iter", type=int, default=200)
     ap.add_argument("--tag", default="", help="suffix for the method names (another coupling/potential)")
     ap.add_argument("--multiclass", action="store_true", help="four classes: card, transfer, top_up, other")
+    ap.add_argument("--select", action="store_true", help="label-free method choice: held-out bags' share error")
     a = ap.parse_args()
     work = Path(a.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -117,6 +118,9 @@ def main() -> None:
     Xtr, ytr, Xte, yte, pos = load()
     if a.multiclass:
         multiclass(a, results, save, Xtr, Xte)
+        return
+    if a.select:
+        select(a, results, save, Xtr, ytr)
         return
     print(f"positives: {len(pos)} card intents; train {ytr.mean():.3f} of {len(ytr)}, test {yte.mean():.3f} "
           f"of {len(yte)}")
@@ -173,6 +177,40 @@ def main() -> None:
                 print(f"{key}: acc {row['accuracy']:.3f} auroc {row['auroc']:.3f}{extra} ({row['wall_s']:.0f} s)",
                       flush=True)
     report(results, sizes, methods, a.tag)
+
+
+def select(a: argparse.Namespace, results: dict, save, Xtr: np.ndarray, ytr: np.ndarray) -> None:  # type: ignore[no-untyped-def]
+    """Hold out 20% of the bags, fit each method on the rest, and compare the held-out bags'
+    predicted shares with their known ones (no labels); print next to each method's test AUROC."""
+    from jurybox.llp import heldout_bag_error
+
+    fits = {"bp": lambda X, b, p: learn_from_proportions(X, b, p, coupling=a.coupling, bag_kind=a.bag_potential),
+            "dllp": dllp_baseline, "bag-mean": bag_mean_baseline}
+    for seed in range(a.seeds):
+        for size in [int(x) for x in a.sizes.split(",")]:
+            bags = random_bags(len(Xtr), size, seed=seed)
+            props = bag_proportions(ytr, bags)
+            for name, fit in fits.items():
+                key = f"select-{name}@{size}/seed{seed}"
+                if key in results:
+                    continue
+                t0 = time.perf_counter()
+                results[key] = {**heldout_bag_error(Xtr, bags, props, fit, seed=seed), "wall_s": time.perf_counter() - t0}
+                save()
+                print(f"{key}: {results[key]}", flush=True)
+    print("\nheld-out bags' share error (MAE, lower is better; no labels) against test AUROC (labels)")
+    for seed in range(a.seeds):
+        for size in [int(x) for x in a.sizes.split(",")]:
+            cells = []
+            for name in fits:
+                r = results.get(f"select-{name}@{size}/seed{seed}")
+                t = results.get(f"{name}@{size}/seed{seed}")
+                if r:
+                    cells.append(f"{name} MAE {r['mae']:.4f}" + (f" (AUROC {t['auroc']:.3f})" if t else ""))
+            r0 = results.get(f"select-bp@{size}/seed{seed}")
+            if cells:
+                print(f"  bag {size:4d} seed {seed}: " + "; ".join(cells)
+                      + (f"; constant {r0['mae_constant']:.4f}" if r0 else ""))
 
 
 def four_classes(categories: pd.Series) -> np.ndarray:
