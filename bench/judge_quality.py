@@ -364,6 +364,10 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
         have_zs = sum(v is not None for v in zs)
         have_cc = sum(v is not None for v in ccv)
         print(f"\n== {p.name}: {len(p.items)} items; stored: zero-shot {have_zs}, with content-free tasks {have_cc}")
+        if have_zs < 4:
+            print("  not judged yet (run --run zero)")
+            out["parts"][p.name] = {"stored_zero_shot": have_zs}
+            continue
         fns = metric_fns(p)
         res: dict[str, dict[str, list[float]]] = {}
         split0: dict[str, Any] = {}
