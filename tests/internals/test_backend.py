@@ -216,3 +216,27 @@ def test_spa_bad_item_names_row_and_field(tmp_path):
         pair_logprobs([{"instruction": "x", "response_a": "y", "response_b": ""}], tiny_backend("qwen2"),
                       Store(tmp_path / "s.sqlite"))
     assert exc.value.row == 1
+
+
+def test_api_entry_points_on_tiny_models(tmp_path):
+    import pandas as pd
+
+    from jurybox.internals.api import exam, implicit_preferences
+
+    rows = [{"question": f"Which of these is item {i}?", "choice0": "apple", "choice1": "stone", "choice2": "car",
+             "choice3": "river", "answer": i % 4} for i in range(10)]
+    path = tmp_path / "exam.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    b = tiny_backend("qwen2")
+    result, feats = exam([path], model=b, store=tmp_path / "s.sqlite", limit=8, heads=(1,), k=3, top=(1,))
+    assert result.questions == 8 and result.model_calls == 8 and feats.qk.shape[0] == 8
+    again, _ = exam([path], model=b, store=tmp_path / "s.sqlite", limit=8, heads=(1,), k=3, top=(1,))
+    assert again.model_calls == 0 and again.report.letter == result.report.letter
+    items = [{"instruction": "Name a fruit.", "response_a": "apple", "response_b": "stone car river"}] * 3
+    r = implicit_preferences(items, b, tiny_backend("qwen2", seed=2), store=tmp_path / "s.sqlite",
+                             gold=["A", "a", "B"], pairs_out=tmp_path / "p.jsonl")
+    assert r.n_items == 3 and r.model_calls == 2  # one request per distinct item and model
+    assert r.accuracy is not None and r.accuracy["n_units"] == 3
+    assert r.accuracy["estimate"] in (1 / 3, 2 / 3)  # the same winner for the three identical items
+    with pytest.raises(InputError, match="gold must be A or B"):
+        implicit_preferences(items, b, None, store=tmp_path / "s.sqlite", gold=["A", "C", "B"])
