@@ -99,6 +99,21 @@ def test_continuations_and_hidden_states_equal_a_pass_from_scratch(backend):
     assert cs.loglikelihoods == pytest.approx(r.continuation_logprobs, abs=1e-6)
 
 
+def test_one_token_answers_in_one_batch_equal_a_pass_from_scratch(backend):
+    conts = (" A", " B", " C", " D")
+    r = backend.internals(InternalsRequest(prompt(), continuations=conts, hidden=True))
+    assert r.continuation_tokens == [1, 1, 1, 1]
+    text = backend.render(prompt())
+    for j, c in enumerate(conts):
+        whole = backend.tokenizer(text + c)["input_ids"]
+        with torch.inference_mode():
+            out = backend.model(torch.tensor([whole]), output_hidden_states=True)
+        h_end = torch.stack([h[0, -1] for h in out.hidden_states]).numpy()
+        np.testing.assert_allclose(r.arrays["hidden_end"][:, j], h_end, atol=1e-4)
+        lsm = torch.log_softmax(out.logits[0, -2].double(), -1)
+        assert r.continuation_logprobs[j] == pytest.approx(float(lsm[whole[-1]]), abs=1e-6)
+
+
 def test_generate_is_seeded(backend):
     req = GenerateRequest(prompt(), max_tokens=6, temperature=1.0, seed=3)
     a, b = backend.generate(req), backend.generate(req)

@@ -342,6 +342,25 @@ class TransformersBackend:
                 h_last = torch.stack([h[-1] for h in hs]).float().numpy()
         return np.asarray(lps), h_last, greedy
 
+    def _one_token_batch(self, past: Any, last_lsm: np.ndarray, tokens: list[int]) -> tuple[list[np.ndarray],
+                                                                                              list[np.ndarray]]:
+        """Log-probabilities and every layer's hidden state ([L+1, D] each) of one-token
+        continuations, in one forward pass of a batch of ``len(tokens)`` over copies of the
+        prompt's cache (the weights are read once instead of once per continuation)."""
+        import copy
+
+        import torch
+
+        cache = copy.deepcopy(past)
+        cache.batch_repeat_interleave(len(tokens))
+        self.evaluated_tokens += len(tokens)
+        with torch.inference_mode():
+            out = self.model(input_ids=torch.tensor([[t] for t in tokens], dtype=torch.long),
+                             output_hidden_states=True, use_cache=True, cache=cache, logits_to_keep=1)
+        lps = [np.asarray([float(last_lsm[t])]) for t in tokens]
+        ends = [torch.stack([h[i, -1] for h in out.hidden_states]).float().numpy() for i in range(len(tokens))]
+        return lps, ends
+
     def _variants(self, option: str) -> list[list[int]]:
         if option not in self._option_cache:
             seqs: list[list[int]] = []
@@ -463,11 +482,15 @@ class TransformersBackend:
             option_logprobs = self._option_raw(lsm[0], request.options) if request.options else {}
             lps: list[np.ndarray] = []
             ends: list[np.ndarray] = []
-            for cont in conts:
-                lp, h_last, _ = self._continue(past, lsm[0], cont, request.hidden)
-                lps.append(lp)
-                if h_last is not None:
-                    ends.append(h_last)
+            if request.hidden and len(conts) > 1 and all(len(c) == 1 for c in conts):
+                # one-token answers (option letters): one batched pass over copies of the prompt's cache
+                lps, ends = self._one_token_batch(past, lsm[0], [c[0] for c in conts])
+            else:
+                for cont in conts:
+                    lp, h_last, _ = self._continue(past, lsm[0], cont, request.hidden)
+                    lps.append(lp)
+                    if h_last is not None:
+                        ends.append(h_last)
             if conts:
                 arrays["token_logprobs"] = np.concatenate(lps)
             if ends:
