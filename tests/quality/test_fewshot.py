@@ -210,3 +210,12 @@ def test_similar_selection_with_minilm_picks_the_semantically_nearest():
     chosen = fs.chosen({"text": "We missed our connecting flight and lost our luggage."})
     assert [ex[j]["label"] for j in chosen] == ["food", "travel"]  # balanced: one of each, nearest last
     assert chosen[-1] == 1
+
+
+def test_every_content_free_prompt_keeps_the_items_layout():
+    labels = [e["label"] for e in _score_examples()]
+    fs = FewShotProtocol(make_protocol("score"), _score_examples(), labels, k=2, select="balanced")
+    reqs = dict(CalibratedProtocol(fs, contextual=True).requests({"response": "answer number 7"}))
+    texts = [r.prompt.messages[-1].content for r in reqs.values()]
+    heads = {t[:t.index("Here are solved examples")] for t in texts}
+    assert len(heads) == 1 and next(iter(heads)).startswith("You rate the quality")  # "" too: instructions first

@@ -198,7 +198,9 @@ class FewShotProtocol(Wrapped):
                 raise JuryboxError(f"few-shot examples need a protocol answered by option probabilities; "
                                    f"{self.name} generates text")
             text = _last_user(r)
-            header = self._header(v, item)
+            header = self._header(v, context)  # the context's layout (a content-free "" item has no fields)
+            if not text.startswith(header):
+                header = self._header(v, item)
             if not text.startswith(header):
                 header = ""
             blocks = "".join(self._block(j, pos, header) for pos, j in enumerate(chosen))
