@@ -382,7 +382,7 @@ def llmbar_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
              "gemma:rules", "q0.5b:rules", "q1.5b:rules"]
     named = [n for n in (args.order or "").split(",") if n in mem.judges]
     mem.run(named or order, deadline)
-    res, rows = mem.results()
+    res, rows = mem.results(min_items=args.min_items)
     df = df.iloc[rows].reset_index(drop=True)
     gold = df["gold"].tolist()
     published: dict[str, list[Any]] = {}
@@ -425,7 +425,7 @@ def relevance_part(args: argparse.Namespace, deadline: float) -> dict[str, Any]:
         print(f"  warning: {mem.pending('q1.5b')} 1.5B relevance tasks are not in {STORE_REL_15B}")
     named = [n for n in (args.order or "").split(",") if n in mem.judges]  # --order may name LLMBar's judges
     mem.run(named or ["gemma", "q0.5b"], deadline)
-    res, rows = mem.results(min_items=200)
+    res, rows = mem.results(min_items=max(args.min_items, 200))
     gold = [gold[i] for i in rows]
     juries = {"3 models": ["q1.5b", "gemma", "q0.5b"], "q1.5b alone": ["q1.5b"]}
     out = analyse(res, gold, single="q1.5b", juries=juries, cascades={"gemma > q1.5b": "gemma",
@@ -445,6 +445,9 @@ def main() -> int:
     ap.add_argument("--labels", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--order", default=None, help="judges to run, in this order (default: all, cheapest first)")
+    ap.add_argument("--min-items", type=int, default=40,
+                    help="a judge with fewer complete items is left out; the others are analysed on the items "
+                         "all of them have done")
     ap.add_argument("--per-set", type=int, default=20)
     ap.add_argument("--max-chars", type=int, default=1200)
     ap.add_argument("--json", default=str(ROOT / ".jurybox" / "bench" / "judge_quality_stack.json"),
