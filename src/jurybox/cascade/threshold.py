@@ -34,7 +34,7 @@ __all__ = ["ESCALATE_ALL", "CascadeCurve", "cascade_curve", "choose_threshold", 
 ESCALATE_ALL = 1.01
 
 
-def escalated(confidence: Sequence[Any], threshold: float) -> np.ndarray:
+def escalated(confidence: Sequence[Any] | np.ndarray, threshold: float) -> np.ndarray:
     """Which items a cascade with ``threshold`` sends to the large judge (confidence below it, or none)."""
     c = np.array([np.nan if is_missing(x) else float(x) for x in confidence], dtype=float)
     return ~(c >= threshold)
