@@ -66,6 +66,8 @@ def main() -> None:
     ap.add_argument("--pairs", help="write the DPO pairs of the best reference pair here (JSONL)")
     ap.add_argument("--report-only", action="store_true")
     a = ap.parse_args()
+    if a.report_only:
+        a.chunk = 1  # report exactly the items already stored
     df = load_llmbar(ROOT, per_set=a.per_set, seed=0)
     # round-robin over the 7 sets, so that a run stopped by the time limit covers all of them
     df = (df.assign(rank=df.groupby("set").cumcount()).sort_values(["rank", "set"], kind="stable")
@@ -96,8 +98,11 @@ def main() -> None:
                 break
             s = time.perf_counter()
             calls = 0
-            for name in a.models:
-                lp, stats = pair_logprobs(items[i:i + a.chunk], backends[name], st)
+            try:
+                got = [pair_logprobs(items[i:i + a.chunk], backends[name], st) for name in a.models]
+            except SystemExit:  # --report-only: the rest is not in the store yet
+                break
+            for name, (lp, stats) in zip(a.models, got, strict=True):
                 parts[name].append(lp)
                 calls += stats.model_calls
             n_done = i + len(parts[a.models[0]][-1].a)

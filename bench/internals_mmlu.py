@@ -113,6 +113,8 @@ def main() -> None:
     ap.add_argument("--compare-store", default=".jurybox/bench-mmlu.sqlite",
                     help="bench/mmlu.py's store: llama.cpp's stored letter verdicts on the same prompts (0 calls)")
     a = ap.parse_args()
+    if a.report_only:
+        a.chunk = 1  # report exactly the items already stored
 
     data = read_mcqa(load(a.per_subject, a.seed), subject="subject")
     reqs = exam_requests(data)
