@@ -214,3 +214,19 @@ def test_jury_config_fits_a_stack_and_judge_reuses_it_from_the_command_line(tmp_
         main(["judge", str(tmp_path / "d.jsonl"), "--protocol", "pairwise", "--template", "concise", "--model",
               f"stack:{tmp_path / 'fit.json'}", "--store", str(tmp_path / "s.sqlite"), "--quiet"])
     assert exc.value.code == 2 and "does not apply to it" in capsys.readouterr().err
+
+
+def test_audit_position_probe_reads_the_stack_on_the_item_and_its_swapped_twin(tmp_path: Path):
+    from jurybox.audit.dataset import audit_dataset
+
+    store = Store(tmp_path / "s.sqlite")
+    bks = backends()
+    fit_stacked_jury(data(60), JUDGES, human="gold", store=store, backends=bks, out=tmp_path / "fit.json")
+    spec = JudgeSpec("pairwise", model=StackedJudge(str(tmp_path / "fit.json"), backends=bks))
+    rep = audit_dataset(data(60), spec, probes=["position"], human="gold", store=store, n_resamples=50)
+    assert rep.model_calls == 0 and "position" in rep.results
+    res = run_judge(data(60), spec, store=store)
+    for v in res.variants:  # the swapped twin's verdict, mapped back, is a verdict on the same item
+        assert v["AB"].label in ("A", "B") and v["BA"].label in ("A", "B")
+        assert v["AB"].extra["first_position_won"] == (v["AB"].label == "A")
+        assert v["BA"].extra["first_position_won"] == (v["BA"].label == "B")
