@@ -56,13 +56,14 @@ from collections.abc import Coroutine
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from jurybox.backends.base import normalise
+from jurybox.backends.base import internals, normalise
 from jurybox.errors import BackendCallError, BackendConfigError, JuryboxError, redact, register_secret
 from jurybox.types import (
     BackendResult,
     ContinuationRequest,
     ContinuationScores,
     GenerateRequest,
+    InternalsRequest,
     Generation,
     OptionScores,
     OptionsRequest,
@@ -454,6 +455,9 @@ class OpenAIBackend:
         if isinstance(request, ContinuationRequest):
             raise JuryboxError("continuation (likelihood) requests go to /v1/completions, one per continuation; "
                                "they have no chat-completions body (and no batch-file line)")
+        if isinstance(request, InternalsRequest):
+            raise JuryboxError("internals requests (hidden states, attention) need a local model: the transformers "
+                               "backend; they have no chat-completions body (and no batch-file line)")
         if isinstance(request, OptionsRequest):
             body = self._body(request.prompt, 1)
             body["logprobs"] = True
@@ -591,6 +595,8 @@ class OpenAIBackend:
             return await self.aoption_logprobs(request)
         if isinstance(request, ContinuationRequest):
             return await self.acontinuation_logprobs(request)
+        if isinstance(request, InternalsRequest):
+            return internals(self, request)  # refuses in one line: a server shows no internals
         return await self.agenerate(request)
 
     async def aclose(self) -> None:
