@@ -28,10 +28,11 @@ failure, retried next run) or a :class:`~jurybox.errors.PromptTooLong` (stops th
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeGuard, runtime_checkable
 
-from jurybox.errors import BackendCallError, BackendConfigError, PromptTooLong
+from jurybox.errors import BackendCallError, BackendConfigError, ModelError, PromptTooLong
 from jurybox.types import (
     BackendResult,
     ContinuationRequest,
@@ -160,6 +161,19 @@ async def acall(backend: AsyncBackend, request: Request) -> Outcome:
     except PromptTooLong as exc:
         return Outcome(None, time.perf_counter() - s, too_long=str(exc))
     return Outcome(result, time.perf_counter() - s)
+
+
+def option_token_variants(option: str, tokenize: Callable[[str], Sequence[int]]) -> list[list[int]]:
+    """The token sequences an answer option can come as: ``option`` and `` option`` (a leading space
+    tokenises differently), each once; a one-line error when the option tokenises to nothing."""
+    seqs: list[list[int]] = []
+    for text in (option, " " + option):
+        toks = list(tokenize(text))
+        if toks and toks not in seqs:
+            seqs.append(toks)
+    if not seqs:
+        raise ModelError(f"answer option {option!r} tokenises to nothing")
+    return seqs
 
 
 def normalise(raw: dict[str, float]) -> tuple[dict[str, float], float]:

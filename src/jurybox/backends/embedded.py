@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.backends.base import normalise
+from jurybox.backends.base import normalise, option_token_variants
 from jurybox.backends.llama_params import model_params_override
 from jurybox.errors import ModelError, PromptTooLong
 from jurybox.models import ResolvedModel, resolve
@@ -222,14 +222,7 @@ class EmbeddedBackend:
 
     def _variants(self, option: str) -> list[list[int]]:
         if option not in self._option_cache:
-            seqs: list[list[int]] = []
-            for text in (option, " " + option):
-                toks = list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-                if toks and toks not in seqs:
-                    seqs.append(toks)
-            if not seqs:
-                raise ModelError(f"answer option {option!r} tokenises to nothing")
-            self._option_cache[option] = seqs
+            self._option_cache[option] = option_token_variants(option, lambda t: self.llm.tokenize(t.encode("utf-8"), add_bos=False, special=False))
         return self._option_cache[option]
 
     def option_logprobs(self, request: OptionsRequest) -> OptionScores:

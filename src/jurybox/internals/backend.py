@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from jurybox.backends.base import normalise
+from jurybox.backends.base import normalise, option_token_variants
 from jurybox.errors import BackendConfigError, ModelError, PromptTooLong
 from jurybox.types import (
     ContinuationRequest,
@@ -363,14 +363,7 @@ class TransformersBackend:
 
     def _variants(self, option: str) -> list[list[int]]:
         if option not in self._option_cache:
-            seqs: list[list[int]] = []
-            for text in (option, " " + option):
-                toks = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-                if toks and toks not in seqs:
-                    seqs.append(toks)
-            if not seqs:
-                raise ModelError(f"answer option {option!r} tokenises to nothing")
-            self._option_cache[option] = seqs
+            self._option_cache[option] = option_token_variants(option, lambda t: self.tokenizer(t, add_special_tokens=False)["input_ids"])
         return self._option_cache[option]
 
     def _option_raw(self, lsm: np.ndarray, options: tuple[str, ...]) -> dict[str, float]:
