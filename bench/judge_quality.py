@@ -63,7 +63,9 @@ DATA = HERE.parent / "shared" / "data"
 STORE = HERE / ".jurybox" / "judge_quality.sqlite"
 #: stores of other benches holding some of the same tasks (same task keys): copied, not asked again
 SEEDS = {"llmbar": (HERE / ".jurybox" / "llmbar.sqlite", HERE / ".jurybox" / "judge_quality_stack_llmbar.sqlite"),
-         "relevance": (HERE / ".jurybox" / "relevance_dl19.sqlite",)}
+         "relevance": (HERE / ".jurybox" / "relevance_dl19.sqlite",),
+         "banking77": (HERE / ".jurybox" / "bench-banking77" / "verdicts.sqlite",)}
+B77_WORK = HERE / ".jurybox" / "bench-banking77"  # bench/distill_banking77.py's work directory (embeddings, store)
 STAGES = ("zero", "cc", "fixed", "similar", "fixedcc")
 
 
@@ -99,6 +101,7 @@ class Part:
     numeric: np.ndarray | None = None  # the human rating for Spearman (newsroom: the mean of 3)
     groups: list[str] = field(default_factory=list)  # llmbar: Adversarial / Processed
     max_example_chars: int | None = None
+    example_fix: Callable[[dict[str, Any], str], dict[str, Any]] | None = None  # an item as a few-shot example
 
 
 # -- datasets -------------------------------------------------------------------------------------
@@ -122,6 +125,34 @@ def relevance_parts() -> tuple[list[Part], int]:
     items = sample[["query", "passage"]].to_dict("records")
     human = [str(int(g)) for g in sample["human_relevance"]]
     return [Part("relevance", Relevance(), items, human, numeric=sample["human_relevance"].to_numpy(float))], 4096
+
+
+def banking77_parts(n: int) -> tuple[list[Part], int]:
+    """The first ``n`` items of the LLM-labelled pool of bench/distill_banking77.py (train texts,
+    seeded draw) with that bench's shortlists (the 10 intents whose names are nearest the text by
+    MiniLM) and its classify_shortlist spec, so its stored verdicts are this bench's zero-shot."""
+    import distill_banking77 as db
+
+    from jurybox.protocols.registry import make_protocol
+
+    train, _, names = db.load()
+    work = db.Work(B77_WORK)
+    rows = np.random.default_rng(11).choice(len(train), 1000, replace=False)[:n]
+    cands = db.shortlists(work, "train", rows, names)
+    texts = train.text.values[rows].tolist()
+    human = train.category.values[rows].tolist()
+    items = [{"text": t, "candidates": ";".join(c)} for t, c in zip(texts, cands, strict=True)]
+    proto = make_protocol("classify_shortlist", labels=names, criteria="These are customer questions to a bank.")
+    return [Part("banking77", proto, items, human, example_fix=_gold_in_shortlist)], 4096
+
+
+def _gold_in_shortlist(item: dict[str, Any], label: str) -> dict[str, Any]:
+    """A few-shot example's shortlist with its own label among the candidates (in place of the last
+    one when the MiniLM shortlist missed it): a user's labelled examples list the right answer."""
+    c = item["candidates"].split(";")
+    if label not in c:
+        c = c[:-1] + [label]
+    return {**item, "candidates": ";".join(c)}
 
 
 def newsroom_parts(articles: int) -> tuple[list[Part], int]:
@@ -198,7 +229,7 @@ def metric_fns(part: Part) -> dict[str, Callable[[list[Verdict], list[int]], flo
     def accuracy(vs: list[Verdict], idx: list[int]) -> float:
         return float(np.mean([v.label == part.human[i] for v, i in zip(vs, idx, strict=True)]))
 
-    if part.name == "llmbar":
+    if part.name in ("llmbar", "banking77"):
         return {"accuracy": accuracy, "kappa": kappa}
     if part.name == "relevance":
         def kappa_expected(vs: list[Verdict], idx: list[int]) -> float:
@@ -266,8 +297,9 @@ def split0_bootstrap(split0: dict[str, Any], fns: dict[str, Callable[[list[Verdi
 def fewshot_protocols(part: Part, train: list[int], k_fixed: int, k_similar: int) -> dict[str, JudgeProtocol]:
     pool = [i for i in train if part.max_example_chars is None
             or sum(len(str(part.items[i][f])) for f in part.protocol.required) <= part.max_example_chars]
-    ex = [part.items[i] for i in pool]
     labs = [part.human[i] for i in pool]
+    ex = [part.example_fix(part.items[i], lab) if part.example_fix else part.items[i]
+          for i, lab in zip(pool, labs, strict=True)]
     fixed = FewShotProtocol(part.protocol, ex, labs, k=k_fixed, select="balanced")
     return {"fixed": fixed, "similar": FewShotProtocol(part.protocol, ex, labs, k=k_similar, select="similar"),
             "fixedcc": CalibratedProtocol(fixed, contextual=True)}
@@ -276,7 +308,7 @@ def fewshot_protocols(part: Part, train: list[int], k_fixed: int, k_similar: int
 # -- main -----------------------------------------------------------------------------------------
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--dataset", required=True, choices=("llmbar", "relevance", "newsroom"))
+    ap.add_argument("--dataset", required=True, choices=("llmbar", "relevance", "newsroom", "banking77"))
     ap.add_argument("--run", default="", help=f"comma-separated stages to judge: {', '.join(STAGES)}")
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--budget-min", type=float, default=14.0)
@@ -289,6 +321,7 @@ def main() -> int:
     ap.add_argument("--shots", type=int, default=4, help="k of the fixed few-shot prompt")
     ap.add_argument("--shots-similar", type=int, default=4, help="k of the per-item few-shot prompt")
     ap.add_argument("--articles", type=int, default=15, help="newsroom: articles (all their summaries)")
+    ap.add_argument("--b77-n", type=int, default=300, help="banking77: items of the LLM-labelled pool")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--no-report", action="store_true", help="judge only (release the model lock sooner)")
     args = ap.parse_args()
@@ -301,6 +334,8 @@ def main() -> int:
         parts, n_ctx = llmbar_parts()
     elif args.dataset == "relevance":
         parts, n_ctx = relevance_parts()
+    elif args.dataset == "banking77":
+        parts, n_ctx = banking77_parts(args.b77_n)
     else:
         parts, n_ctx = newsroom_parts(args.articles)
     n = len(parts[0].items)
@@ -327,6 +362,9 @@ def main() -> int:
             for p in parts:
                 if stage == "zero":
                     judge, its = Judge(p.protocol, backend), p.items
+                elif stage == "cc" and "candidates" in p.protocol.required:
+                    # a shortlist stays in the content-free input: its tasks are per item
+                    judge, its = Judge(CalibratedProtocol(p.protocol, contextual=True), backend), p.items
                 elif stage == "cc":
                     # the content-free tasks are the same for every item: ask them with the shortest item
                     short = min(p.items, key=lambda it: sum(len(str(it[f])) for f in p.protocol.required))

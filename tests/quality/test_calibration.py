@@ -257,3 +257,21 @@ def test_contextual_calibration_refuses_a_generating_protocol():
     proto = CalibratedProtocol(make_protocol("checklist_writer"), contextual=True)
     with pytest.raises(JuryboxError, match="option probabilities"):
         proto.requests({"instruction": "write a poem"})
+
+
+def test_a_human_label_outside_the_shortlist_is_left_out_of_the_bias_fit():
+    from jurybox.calibration.api import bias_rows
+
+    names = ["x", "y", "z"]
+    cal = CalibratedProtocol(make_protocol("classify_shortlist", labels=names))
+    items = [{"text": "t1", "candidates": "x;y"}, {"text": "t2", "candidates": "y;z"}, {"text": "t3", "candidates": "x;z"}]
+    vs = []
+    for it in items:
+        ((variant, _),) = cal.requests(it)
+        first, second = variant.split(";")  # the stored log-probabilities are keyed by label
+        vs.append({variant: Verdict(label=first, probs={first: 0.7, second: 0.3}, status="ok", raw="A",
+                                    extra={"logprobs": {first: math.log(0.7), second: math.log(0.3)},
+                                           "option_mass": 1.0})})
+    z, t, groups = bias_rows(cal, items, vs, ["y", "x", "z"])  # item 2's human label x is not on its shortlist
+    assert list(groups) == [0, 2] and t.argmax(axis=1).tolist() == [1, 2]
+    assert z[0, 2] < -1e3 and z[1, 1] < -1e3  # labels off the shortlist are absent, not zero log-probability

@@ -219,3 +219,35 @@ def test_every_content_free_prompt_keeps_the_items_layout():
     texts = [r.prompt.messages[-1].content for r in reqs.values()]
     heads = {t[:t.index("Here are solved examples")] for t in texts}
     assert len(heads) == 1 and next(iter(heads)).startswith("You rate the quality")  # "" too: instructions first
+
+
+def _shortlist_examples():
+    names = ["card_lost", "card_arrival", "top_up_failed", "exchange_rate", "pin_blocked"]
+    ex = [{"text": "I lost my card 3", "candidates": "card_arrival;card_lost;pin_blocked"},
+          {"text": "when does my card arrive 9", "candidates": "card_arrival;card_lost;exchange_rate"},
+          {"text": "my top up failed 20", "candidates": "exchange_rate;top_up_failed;card_lost"}]
+    return names, ex, ["card_lost", "card_arrival", "top_up_failed"]
+
+
+def test_shortlist_examples_keep_their_own_candidates_and_answer_with_their_letter():
+    names, ex, labels = _shortlist_examples()
+    base = make_protocol("classify_shortlist", labels=names)
+    fs = FewShotProtocol(base, ex, labels, k=2, select="similar", embed=_fake_embed)
+    item = {"text": "I lost my card yesterday 4", "candidates": "pin_blocked;card_lost"}
+    ((variant, req),) = fs.requests(item)
+    assert variant == "pin_blocked;card_lost" and req.options == ("A", "B")  # the item's own shortlist
+    text = req.prompt.messages[-1].content
+    plain = base.requests(item)[0][1].prompt.messages[-1].content
+    assert text.startswith(plain[:plain.index("Text:")]) and text.count("Which category fits") == 1
+    # similarity is measured on the text only (3 and 9 are nearest 4), each example shows its own
+    # options and answers with the letter its label has there
+    assert "Text: I lost my card 3\n\nOptions:\nA. card_arrival\nB. card_lost\nC. pin_blocked\n" in text
+    assert "Text: when does my card arrive 9" in text and "top up" not in text
+    blocks = text.split("## Your task")[0].split("## Example ")[1:]
+    answers = {b.split("\n\n")[1]: b.rstrip().splitlines()[-1] for b in blocks}
+    assert answers == {"Text: I lost my card 3": "Answer: B", "Text: when does my card arrive 9": "Answer: A"}
+    assert text.endswith("Text: I lost my card yesterday 4\n\nOptions:\nA. pin_blocked\nB. card_lost\n"
+                         "Answer with the letter of the best option.")
+    # an example whose label is not among its own candidates cannot be written and is counted
+    bad = FewShotProtocol(base, ex, ["exchange_rate", "card_arrival", "top_up_failed"], k=1, select="random")
+    assert bad.n_unusable == 1

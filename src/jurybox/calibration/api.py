@@ -48,7 +48,8 @@ def bias_rows(protocol: CalibratedProtocol, items: Sequence[Mapping[str, Any]],
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting rows: per labelled item and variant with log-probabilities, the label
     log-probabilities over ``protocol.labels()`` (absent labels at -1e4), the one-hot human label
-    and the item's index as its group."""
+    and the item's index as its group. A row whose human label is not among its options (a label
+    outside a shortlist's candidates) is left out: no bias can make the judge give it."""
     labels = protocol.labels()
     col = {lab: k for k, lab in enumerate(labels)}
     z, lab_rows, groups = [], [], []
@@ -56,7 +57,7 @@ def bias_rows(protocol: CalibratedProtocol, items: Sequence[Mapping[str, Any]],
         if h is None:
             continue
         for lps in protocol.label_logprobs(item, vs, bias=False).values():
-            if lps is None:
+            if lps is None or h not in lps:  # no answer, or the human label is not an option here (a shortlist)
                 continue
             row = np.full(len(labels), ABSENT)
             for lab, lp in lps.items():

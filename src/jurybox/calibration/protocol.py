@@ -47,7 +47,6 @@ __all__ = ["CF_PREFIX", "CalibratedProtocol", "content_free_item"]
 
 CF_PREFIX = "cf"
 #: fields that shape the question rather than carry the item's content: kept in content-free inputs
-STRUCTURE_FIELDS = frozenset({"candidates"})  # classify_shortlist's per-item label shortlist
 ABSENT = -1e4  # the log-probability of a label no option of this variant stands for (pairwise "tie")
 
 
@@ -92,7 +91,7 @@ class CalibratedProtocol(Wrapped):
             if not isinstance(req, OptionsRequest):
                 raise JuryboxError(f"contextual calibration needs a protocol answered by option probabilities; "
                                    f"{self.name} generates text")
-        fields = [f for f in (*self.base.required, *self.base.optional) if f not in STRUCTURE_FIELDS]
+        fields = [f for f in (*self.base.required, *self.base.optional) if f not in self.base.structure]
         in_context = getattr(self.inner, "requests_in_context", None)
         for i, token in enumerate(self.content_free):
             cf = content_free_item(item, token, fields)

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from jurybox.calibration.wrap import Wrapped, option_labels
+from jurybox.calibration.wrap import Wrapped, innermost, option_labels
 from jurybox.errors import JuryboxError
 from jurybox.fewshot.selection import SELECTIONS, select_balanced, select_random, select_similar
 from jurybox.protocols.base import JudgeProtocol
@@ -121,7 +121,9 @@ class FewShotProtocol(Wrapped):
                    for v, r in self._variants(example) if isinstance(r, OptionsRequest))
 
     def _text(self, item: Mapping[str, Any]) -> str:
-        return "\n".join(str(item[f]) for f in self.inner.required if item.get(f) is not None)
+        """What similarity is measured on: the content fields (not a shortlist's candidates)."""
+        structure = innermost(self.inner).structure
+        return "\n".join(str(item[f]) for f in self.inner.required if f not in structure and item.get(f) is not None)
 
     def _same(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
         return all(a.get(f) == b.get(f) for f in (*self.inner.required, *self.inner.optional))
@@ -150,7 +152,9 @@ class FewShotProtocol(Wrapped):
     def _header(self, variant: str, item: Mapping[str, Any]) -> str:
         """The template's text before the first field (up to the last blank line before it), for
         items with the same fields present as ``item``."""
-        fields = tuple(f for f in (*self.inner.required, *self.inner.optional) if item.get(f) not in (None, ""))
+        structure = innermost(self.inner).structure  # kept as they are: the protocol needs real values
+        fields = tuple(f for f in (*self.inner.required, *self.inner.optional)
+                       if item.get(f) not in (None, "") and f not in structure)
         key = (variant, fields)
         if key in self._headers:
             return self._headers[key]

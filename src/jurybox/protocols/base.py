@@ -130,6 +130,9 @@ class JudgeProtocol(ABC):
     name: ClassVar[str]
     required: ClassVar[tuple[str, ...]]
     optional: ClassVar[tuple[str, ...]] = ()
+    #: fields that shape the question rather than carry content (a shortlist's candidates): a
+    #: content-free input keeps them, and few-shot similarity and layout probing leave them as they are
+    structure: ClassVar[tuple[str, ...]] = ()
     prefill: ClassVar[str] = "Answer:"
 
     def __init__(self, *, criteria: str | None = None, template: str = "default") -> None:

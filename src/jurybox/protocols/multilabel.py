@@ -247,6 +247,7 @@ LETTERS = tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 class Shortlist(JudgeProtocol):
     name = "classify_shortlist"
     required = ("text", "candidates")
+    structure = ("candidates",)
     prefill = "Answer:"
 
     def __init__(self, *, labels: Sequence[str] | None = None, descriptions: Mapping[str, str] | None = None,
