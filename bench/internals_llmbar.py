@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from jurybox.benchdata.llmbar import ADVERSARIAL, load_llmbar
+from jurybox.errors import JuryboxError
 from jurybox.internals.spa import PairLogprobs, pair_logprobs, spa_pairs, spa_preferences
 from jurybox.stats import wilson_interval
 from jurybox.store import Store
@@ -80,12 +81,10 @@ def main() -> None:
     backends = {}
     for name in a.models:
         if a.report_only:
-            from jurybox.models import resolve
+            from jurybox.backends.store_only import StoreOnlyBackend
 
-            # the fingerprint without loading: an embedded backend's is gguf:<sha>:ctx<n>:<mode>
-            r = resolve(MODELS[name][0])
-            backends[name] = _Refuse(f"gguf:{r.sha256}:ctx{r.n_ctx}:{'chat' if MODELS[name][1] else 'plain'}",
-                                     MODELS[name][1])
+            backends[name] = StoreOnlyBackend.embedded(MODELS[name][0], chat=MODELS[name][1],
+                                                       hint="run without --report-only")
         else:
             backends[name] = backend_for(name, a.backend)
     parts: dict[str, list[PairLogprobs]] = {name: [] for name in a.models}
@@ -100,8 +99,10 @@ def main() -> None:
             calls = 0
             try:
                 got = [pair_logprobs(items[i:i + a.chunk], backends[name], st) for name in a.models]
-            except SystemExit:  # --report-only: the rest is not in the store yet
-                break
+            except JuryboxError:
+                if not a.report_only:
+                    raise
+                break  # --report-only: the rest is not in the store yet
             for name, (lp, stats) in zip(a.models, got, strict=True):
                 parts[name].append(lp)
                 calls += stats.model_calls
@@ -148,28 +149,6 @@ def main() -> None:
             pairs = spa_pairs(items, rows[best], a.pairs)
             print(f"wrote {len(pairs.pairs)} DPO pairs ({best}) to {a.pairs}; skipped {pairs.n_skipped}")
     print(json.dumps(report))
-
-
-class _Refuse:
-    name = "refuse"
-
-    def __init__(self, fp: str, chat: bool) -> None:
-        self._fp, self.chat, self.label = fp, chat, fp[:24]
-
-    def fingerprint(self) -> str:
-        return self._fp
-
-    def continuation_logprobs(self, request):  # noqa: ANN001, ANN201
-        raise SystemExit("--report-only: an item is not in the store yet; run without --report-only")
-
-    def option_logprobs(self, request):  # noqa: ANN001, ANN201
-        raise SystemExit("refused")
-
-    def generate(self, request):  # noqa: ANN001, ANN201
-        raise SystemExit("refused")
-
-    def close(self) -> None:
-        pass
 
 
 if __name__ == "__main__":

@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from jurybox.backends.store_only import StoreOnlyBackend
+from jurybox.errors import JuryboxError
 from jurybox.internals.exam import exam_report, exam_requests, stack
 from jurybox.internals.runner import run_internals
 from jurybox.mcqa.data import read_mcqa
@@ -32,30 +34,6 @@ from jurybox.store import Store
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mmlu"
 SUBJECTS = ("clinical_knowledge", "college_medicine", "computer_security", "high_school_biology", "marketing")
-
-
-class _Refuse:
-    """A backend with the model's fingerprint that refuses every call (--report-only)."""
-
-    name = "refuse"
-
-    def __init__(self, fp: str, label: str) -> None:
-        self._fp, self.label = fp, label
-
-    def fingerprint(self) -> str:
-        return self._fp
-
-    def internals(self, request):  # noqa: ANN001, ANN201
-        raise SystemExit("--report-only: a question is not in the store yet; run without --report-only")
-
-    def option_logprobs(self, request):  # noqa: ANN001, ANN201
-        raise SystemExit("refused")
-
-    def generate(self, request):  # noqa: ANN001, ANN201
-        raise SystemExit("refused")
-
-    def close(self) -> None:
-        pass
 
 
 def load(per_subject: int, seed: int) -> pd.DataFrame:
@@ -77,7 +55,6 @@ def compare_llama_cpp(a: argparse.Namespace, df: pd.DataFrame, f, *, val_fractio
     bench/mmlu.py's store only: agreement with the transformers letter answers and accuracy on the
     same test questions (None when the store lacks them)."""
     sys.path.insert(0, str(Path(__file__).parent))
-    from mmlu import StoreOnly
 
     from jurybox.internals.exam import split
     from jurybox.mcqa import run_mcqa
@@ -86,9 +63,10 @@ def compare_llama_cpp(a: argparse.Namespace, df: pd.DataFrame, f, *, val_fractio
     if not Path(a.compare_store).is_file():
         return {"available": False}
     try:
-        rep = run_mcqa(df.reset_index(drop=True), model=StoreOnly(a.model), store=a.compare_store, scoring="letter",
+        cpp_only = StoreOnlyBackend.embedded(a.model, 4096, hint="run bench/mmlu.py first")
+        rep = run_mcqa(df.reset_index(drop=True), model=cpp_only, store=a.compare_store, scoring="letter",
                        subject="subject")
-    except RuntimeError as exc:
+    except JuryboxError as exc:
         return {"available": False, "why": str(exc)}
     cpp = np.array(["ABCD".index(v) if v in ("A", "B", "C", "D") else -1 for v in rep.table["verdict"]])
     hf = np.argmax(f.letter_logprobs, axis=1)
@@ -120,10 +98,7 @@ def main() -> None:
     reqs = exam_requests(data)
     t0 = time.perf_counter()
     if a.report_only:
-        from jurybox.models import resolve
-
-        r = resolve(a.model)
-        backend = _Refuse(f"hf:gguf:{r.sha256}:{a.dtype}:{'chat' if r.chat else 'plain'}", r.name)
+        backend = StoreOnlyBackend.transformers(a.model, a.dtype, hint="run without --report-only")
     else:
         from jurybox.internals.backend import TransformersBackend
 
@@ -139,8 +114,10 @@ def main() -> None:
             s = time.perf_counter()
             try:
                 part, stats = run_internals(backend, st, reqs[i:i + a.chunk], purpose="exam")
-            except SystemExit:  # --report-only: the rest is not in the store yet
-                break
+            except JuryboxError:
+                if not a.report_only:
+                    raise
+                break  # --report-only: the rest is not in the store yet
             feats.extend(part)
             calls += stats.model_calls
             if stats.model_calls:

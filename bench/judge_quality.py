@@ -50,6 +50,7 @@ HERE = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(HERE / "bench"))
 
 from jurybox.backends.registry import get_backend  # noqa: E402
+from jurybox.backends.store_only import StoreOnlyBackend  # noqa: E402
 from jurybox.calibration.api import fit_label_bias  # noqa: E402
 from jurybox.calibration.protocol import CalibratedProtocol  # noqa: E402
 from jurybox.engine import Judge, build_tasks, evaluate  # noqa: E402
@@ -67,27 +68,6 @@ SEEDS = {"llmbar": (HERE / ".jurybox" / "llmbar.sqlite", HERE / ".jurybox" / "ju
          "banking77": (HERE / ".jurybox" / "bench-banking77" / "verdicts.sqlite",)}
 B77_WORK = HERE / ".jurybox" / "bench-banking77"  # bench/distill_banking77.py's work directory (embeddings, store)
 STAGES = ("zero", "cc", "fixed", "similar", "fixedcc")
-
-
-class StoreOnly:
-    """The embedded model's fingerprint without loading it (reports read the store only)."""
-
-    name = "store-only"
-
-    def __init__(self, model: str, n_ctx: int) -> None:
-        from jurybox.models import resolve
-
-        r = resolve(model)
-        self.label = r.name
-        self._fp = f"gguf:{r.sha256}:ctx{n_ctx}:{'chat' if r.chat else 'plain'}"
-
-    def fingerprint(self) -> str:
-        return self._fp
-
-    def _refuse(self, request: object) -> object:
-        raise RuntimeError("report mode: this task is not in the store (run with --run)")
-
-    option_logprobs = generate = continuation_logprobs = _refuse
 
 
 @dataclass
@@ -345,7 +325,8 @@ def main() -> int:
         p0 = parts[0]
         eval0 = [i for i in eval0 if sum(len(str(p0.items[i][f])) for f in p0.protocol.required) <= args.fs_max_chars]
     fs_items = eval0[:args.fs_n]
-    backend: Any = get_backend(args.model, n_ctx=n_ctx) if stages else StoreOnly(args.model, n_ctx)
+    backend: Any = (get_backend(args.model, n_ctx=n_ctx) if stages
+                    else StoreOnlyBackend.embedded(args.model, n_ctx, hint="run with --run"))
     STORE.parent.mkdir(exist_ok=True)
     t0 = time.monotonic()
     deadline = t0 + 60 * args.budget_min
@@ -506,6 +487,8 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
             zero = np.mean(np.array(list(free[f"zero-shot|{fname}"].values())), axis=0)
             gain = "" if mname == "zero-shot" else f"   gain {spread(mean - zero)}"
             print(f"  {mname:24s} {fname:18s} {spread(mean)}{gain}")
+    if len(parts) > 1:
+        out["aspect_stack"] = aspect_stack(parts, store, backend, sp)
     if args.dataset == "llmbar":
         published()
     if args.dataset == "newsroom":
@@ -513,6 +496,62 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
     if args.dataset == "relevance":
         print("  reference (full pool): FLAN-T5-large kappa 0.227, Llama-3-8B-Instruct 0.124 (4-point)")
     return out
+
+
+def aspect_stack(parts: list[Part], store: Store, backend: Any, sp: list[tuple[list[int], list[int]]]
+                 ) -> dict[str, Any]:
+    """Newsroom: every aspect's human rating predicted from the judge's answers to all the aspect
+    questions, (a) by the stacked jury of jurybox.stacking (a multinomial logistic regression over
+    the 4 questions' option log-probabilities, fitted on the split's <= 50 labelled summaries; the
+    expected rating under its probabilities is ranked) and (b) with no labels, the mean of the 4
+    questions' expected scores. Spearman with the mean human rating on the held-out summaries, on
+    the summaries every question has answered; the gain is paired with the same aspect's zero-shot."""
+    from jurybox.stacking import feature_layout, feature_matrix, feature_names, fit_stack
+
+    names = [p.name for p in parts]
+    zs = [stored(Judge(p.protocol, backend), p.items, store) for p in parts]
+    done = [i for i in range(len(parts[0].items)) if all(z[i] is not None for z in zs)]
+    if len(done) < 20:
+        return {}
+    variants = [[z[i] or {} for i in range(len(parts[0].items))] for z in zs]
+    layout = feature_layout(names, variants)
+    x, _ = feature_matrix(layout, names, variants)
+    feats = feature_names(layout)
+
+    def expected(p: Part, z: list[dict[str, Verdict] | None], i: int) -> float:
+        v = p.protocol.combine(p.items[i], z[i]) if z[i] is not None else None
+        return np.nan if v is None or v.score is None else float(v.score)
+
+    score = np.array([[expected(p, z, i) for i in range(len(p.items))] for p, z in zip(parts, zs, strict=True)])
+    mean_score = score.mean(axis=0)
+    rows: dict[str, list[float]] = {}
+    ok = set(done)
+    for train, ev in sp:
+        tr = [i for i in train if i in ok]
+        ev = [i for i in ev if i in ok]
+        for j, p in enumerate(parts):
+            assert p.numeric is not None
+            y = [p.human[i] for i in tr]
+            fit = fit_stack(x[tr], y, feats, C=1.0)
+            prob = fit.predict_proba(x[ev])
+            expected = prob @ np.array([float(c) for c in fit.classes])
+            zero = spearman(score[j, ev], p.numeric[ev])
+            for key, pred in (("stacked over the 4 questions", expected), ("mean of the 4 questions", mean_score[ev])):
+                rho = spearman(pred, p.numeric[ev])
+                rows.setdefault(f"{p.name}|{key}", []).append(rho)
+                rows.setdefault(f"{p.name}|{key}|gain", []).append(rho - zero)
+    print(f"\n== every aspect from all {len(parts)} questions ({len(done)} summaries answered by all; "
+          f"{len(sp)} splits)")
+    for key in ("stacked over the 4 questions", "mean of the 4 questions"):
+        per = np.array([rows[f"{n}|{key}"] for n in names])
+        gains = np.array([rows[f"{n}|{key}|gain"] for n in names])
+        for n, r, g in zip(names, per, gains, strict=True):
+            print(f"  {n:26s} {key:30s} spearman {spread(r)}   gain {spread(g)}")
+        print(f"  {'mean of the aspects':26s} {key:30s} spearman {spread(per.mean(axis=0))}   "
+              f"gain {spread(gains.mean(axis=0))}")
+        rows[f"mean|{key}"] = per.mean(axis=0).tolist()
+        rows[f"mean|{key}|gain"] = gains.mean(axis=0).tolist()
+    return {k: list(map(float, v)) for k, v in rows.items()}
 
 
 def published() -> None:

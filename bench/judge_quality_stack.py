@@ -49,11 +49,11 @@ import numpy as np
 import pandas as pd
 
 from jurybox.backends.registry import get_backend
+from jurybox.backends.store_only import StoreOnlyBackend
 from jurybox.benchdata.llmbar import ADVERSARIAL, LLMBAR_SETS, PROCESSED, load_llmbar, load_llmbar_evaluator
 from jurybox.cascade import cascade_curve, choose_threshold, confidence, escalated
 from jurybox.engine import Judge, build_tasks, evaluate
 from jurybox.jury import dawid_skene, majority_vote
-from jurybox.models import resolve
 from jurybox.protocols.registry import make_protocol
 from jurybox.stacking import (
     cross_validate,
@@ -77,28 +77,6 @@ SHORT = {"qwen2.5-coder-1.5b": "q1.5b", "qwen2.5-coder-0.5b": "q0.5b", "gemma-3-
 EVALUATORS = ("GPT-4", "ChatGPT", "LLaMA2", "PaLM2")
 
 
-class StoreOnly:
-    """The embedded model's fingerprint without loading it: verdicts from the store only."""
-
-    name = "store-only"
-
-    def __init__(self, model: str) -> None:
-        r = resolve(model)
-        self.label = r.name
-        self._fp = f"gguf:{r.sha256}:ctx{r.n_ctx}:{'chat' if r.chat else 'plain'}"
-
-    def fingerprint(self) -> str:
-        return self._fp
-
-    def _refuse(self, request: object) -> object:
-        raise RuntimeError(f"{self.label}: a task is not in the store (run without --report-only)")
-
-    option_logprobs = generate = continuation_logprobs = _refuse
-
-    def close(self) -> None:
-        pass
-
-
 class Members:
     """The bench's judges over one item list: each (name, model, protocol, template) with its store;
     run in priority order in chunks within a time budget; loaded only when a task is missing."""
@@ -120,7 +98,8 @@ class Members:
         model, protocol, template, _ = self.judges[name]
         if live and model not in self._backends:
             self._backends[model] = get_backend(model)
-        backend = self._backends[model] if live else StoreOnly(model)
+        backend = (self._backends[model] if live
+                   else StoreOnlyBackend.embedded(model, hint="run without --report-only"))
         return Judge(make_protocol(protocol, template=template), backend, name)
 
     def pending(self, name: str) -> int:

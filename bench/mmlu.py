@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from jurybox.backends.registry import get_backend
+from jurybox.backends.store_only import StoreOnlyBackend
 from jurybox.mcqa import route_by_confidence, run_mcqa
 
 HERE = Path(__file__).resolve().parents[1]
@@ -31,31 +32,6 @@ STEP = 40
 
 def _iv(iv: object) -> str:
     return f"{iv.estimate:.3f} [{iv.low:.3f}, {iv.high:.3f}]"  # type: ignore[attr-defined]
-
-
-class StoreOnly:
-    """A backend with the embedded model's fingerprint that never loads or calls it: a report from
-    the store alone (``--report-only``); any task the store lacks stops the run."""
-
-    name = "store-only"
-
-    def __init__(self, model: str, n_ctx: int = 4096) -> None:
-        from jurybox.models import resolve
-
-        r = resolve(model)
-        self.label = r.name
-        self._fp = f"gguf:{r.sha256}:ctx{n_ctx}:{'chat' if r.chat else 'plain'}"
-
-    def fingerprint(self) -> str:
-        return self._fp
-
-    def _refuse(self, request: object) -> object:
-        raise RuntimeError("--report-only: a question of this subset is not in the store")
-
-    option_logprobs = generate = continuation_logprobs = _refuse
-
-    def close(self) -> None:
-        pass
 
 
 def _print(config: str, report: object, calls: int) -> None:
@@ -98,9 +74,10 @@ def main() -> int:
     if args.report_only is not None:
         keep = [i for i, s in enumerate(SUBJECTS) if not args.report_only or s in args.report_only]
         tests, devs = [tests[i] for i in keep], [devs[i] for i in keep]
+        stored_only = StoreOnlyBackend.embedded(args.model, 4096, hint="run without --report-only")
         for config in args.configs:
             scoring, shots = config.split(":")
-            report = run_mcqa(tests, dev=devs, shots=int(shots), scoring=scoring, model=StoreOnly(args.model),
+            report = run_mcqa(tests, dev=devs, shots=int(shots), scoring=scoring, model=stored_only,
                               store=args.store, limit=args.limit)
             _print(config, report, 0)
         return 0

@@ -30,6 +30,7 @@ import numpy as np
 
 from jurybox.backends.base import normalise, option_token_variants
 from jurybox.backends.llama_params import model_params_override
+from jurybox.backends.store_only import embedded_fingerprint
 from jurybox.errors import ModelError, PromptTooLong
 from jurybox.models import ResolvedModel, resolve
 from jurybox.types import (
@@ -133,7 +134,7 @@ class EmbeddedBackend:
         return self.resolved.name
 
     def fingerprint(self) -> str:
-        return f"gguf:{self.resolved.sha256}:ctx{self.n_ctx}:{'chat' if self.chat else 'plain'}"
+        return embedded_fingerprint(self.resolved.sha256, self.n_ctx, self.chat)
 
     def render(self, prompt: Prompt) -> str:
         """The exact text the model sees: its chat template (or plain text), then the prefill."""

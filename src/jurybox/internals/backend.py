@@ -37,6 +37,7 @@ from typing import Any, Literal
 import numpy as np
 
 from jurybox.backends.base import normalise, option_token_variants
+from jurybox.backends.store_only import transformers_fingerprint
 from jurybox.errors import BackendConfigError, ModelError, PromptTooLong
 from jurybox.types import (
     ContinuationRequest,
@@ -245,7 +246,7 @@ class TransformersBackend:
 
     def fingerprint(self) -> str:
         ident = f"gguf:{self.resolved.sha256}" if self.resolved else f"memory:{self._identity}"
-        return f"hf:{ident}:{self.dtype}:{'chat' if self.chat else 'plain'}"
+        return transformers_fingerprint(ident, self.dtype, self.chat)
 
     def render(self, prompt: Prompt) -> str:
         """The text the model sees: its chat template (or the messages as plain text), then the
