@@ -399,6 +399,10 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
             fit = fit_label_bias(base, [p.items[i] for i in tr], [zs[i] for i in tr], [p.human[i] for i in tr])
             methods["bias (ML, <=50 labels)"] = [CalibratedProtocol(base, bias=fit).combine(p.items[i], zs[i])
                                                  for i in ev]
+            fit_o = fit_label_bias(base, [p.items[i] for i in tr], [zs[i] for i in tr], [p.human[i] for i in tr],
+                                   space="option")
+            methods["option bias (ML)"] = [CalibratedProtocol(base, bias=fit_o).combine(p.items[i], zs[i])
+                                           for i in ev]
             if with_cc:
                 methods["contextual (CC)"] = [cc.combine(p.items[i], ccv[i]) for i in ev]
                 fit_cc = fit_label_bias(cc, [p.items[i] for i in tr], [ccv[i] for i in tr],

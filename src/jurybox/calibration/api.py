@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 
 from jurybox.calibration.bias import DEFAULT_L2, fit_bias, targets
-from jurybox.calibration.files import LabelBias, save_label_bias
+from jurybox.calibration.files import SPACES, LabelBias, save_label_bias
 from jurybox.calibration.protocol import ABSENT, CalibratedProtocol
-from jurybox.calibration.wrap import innermost
+from jurybox.calibration.wrap import innermost, option_labels
 from jurybox.errors import JuryboxError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.types import Verdict
@@ -43,49 +43,80 @@ def _as_calibrated(protocol: JudgeProtocol, contextual: bool) -> CalibratedProto
     return CalibratedProtocol(protocol, contextual=contextual)
 
 
+def option_names(protocol: CalibratedProtocol, items: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Every answer option of these items' variants, in first-seen order (an option-space bias's
+    columns: a shortlist's letters A, B, ...)."""
+    seen: dict[str, None] = {}
+    for item in items:
+        for options in protocol.answer_options(item).values():
+            seen.update(dict.fromkeys(options))
+    return tuple(seen)
+
+
 def bias_rows(protocol: CalibratedProtocol, items: Sequence[Mapping[str, Any]],
-              variants: Sequence[Mapping[str, Verdict]], human: Sequence[str | None]
+              variants: Sequence[Mapping[str, Verdict]], human: Sequence[str | None], *,
+              space: str = "label", columns: Sequence[str] | None = None
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The fitting rows: per labelled item and variant with log-probabilities, the label
     log-probabilities over ``protocol.labels()`` (absent labels at -1e4), the one-hot human label
-    and the item's index as its group. A row whose human label is not among its options (a label
+    and the item's index as its group. With ``space="option"`` the columns are answer options
+    (``columns``, default :func:`option_names`) and the target is the option that stands for the
+    human label in that variant. A row whose human label is not among its options (a label
     outside a shortlist's candidates) is left out: no bias can make the judge give it."""
-    labels = protocol.labels()
-    col = {lab: k for k, lab in enumerate(labels)}
+    if space == "option":
+        names = tuple(columns) if columns is not None else option_names(protocol, items)
+        opts_of = protocol.answer_options
+    else:
+        names = protocol.labels()
+    col = {lab: k for k, lab in enumerate(names)}
     z, lab_rows, groups = [], [], []
     for i, (item, vs, h) in enumerate(zip(items, variants, human, strict=True)):
         if h is None:
             continue
-        for lps in protocol.label_logprobs(item, vs, bias=False).values():
-            if lps is None or h not in lps:  # no answer, or the human label is not an option here (a shortlist)
+        per_variant = (protocol.option_logprobs(item, vs, bias=False) if space == "option"
+                       else protocol.label_logprobs(item, vs, bias=False))
+        for v, lps in per_variant.items():
+            if lps is None:
                 continue
-            row = np.full(len(labels), ABSENT)
+            if space == "option":
+                to_label = option_labels(protocol.base, v, opts_of(item)[v])
+                target = next((o for o, lab in to_label.items() if lab == h), None)
+            else:
+                target = h if h in lps else None
+            if target is None:  # the human label is not an answer option here (outside a shortlist)
+                continue
+            row = np.full(len(names), ABSENT)
             for lab, lp in lps.items():
                 row[col[lab]] = lp
             z.append(row)
-            lab_rows.append(h)
+            lab_rows.append(target)
             groups.append(i)
     if not z:
         raise JuryboxError("no labelled item has option log-probabilities to fit the bias on")
-    return np.array(z), targets(lab_rows, labels), np.array(groups)
+    return np.array(z), targets(lab_rows, names), np.array(groups)
 
 
 def fit_label_bias(protocol: JudgeProtocol, items: Sequence[Mapping[str, Any]],
                    variants: Sequence[Mapping[str, Verdict]], human: Sequence[str | None], *,
-                   contextual: bool = False, l2: float = DEFAULT_L2, judge: str = "") -> LabelBias:
-    """The :class:`LabelBias` fitted on these items' verdicts (see :func:`bias_rows`)."""
+                   contextual: bool = False, l2: float = DEFAULT_L2, judge: str = "",
+                   space: str = "label") -> LabelBias:
+    """The :class:`LabelBias` fitted on these items' verdicts (see :func:`bias_rows`): one bias
+    per label, or with ``space="option"`` one per answer option (a position bias)."""
+    if space not in SPACES:
+        raise JuryboxError(f"space must be one of {', '.join(SPACES)}, got {space!r}", option="space")
     cal = _as_calibrated(protocol, contextual)
-    z, t, _ = bias_rows(cal, items, variants, human)
+    names = option_names(cal, items) if space == "option" else tuple(cal.labels())
+    z, t, _ = bias_rows(cal, items, variants, human, space=space, columns=names)
     fit = fit_bias(z, t, l2=l2)
-    return LabelBias(protocol=cal.name, labels=tuple(cal.labels()), bias=tuple(float(x) for x in fit.bias),
+    return LabelBias(protocol=cal.name, labels=tuple(names), bias=tuple(float(x) for x in fit.bias),
                      contextual=cal.contextual, l2=l2, n=fit.n, loglik=fit.loglik, loglik_zero=fit.loglik_zero,
-                     judge=judge)
+                     judge=judge, space=space)
 
 
 def cross_validated_verdicts(protocol: JudgeProtocol, items: Sequence[Mapping[str, Any]],
                              variants: Sequence[Mapping[str, Verdict]], human: Sequence[str | None], *,
                              contextual: bool = False, folds: int = 5, seed: int = 0,
-                             l2: float = DEFAULT_L2) -> list[Verdict]:
+                             l2: float = DEFAULT_L2, space: str = "label") -> list[Verdict]:
     """Each item's verdict combined with the bias fitted on the other folds' labelled items
     (folds over items; an unlabelled item is in a fold too and gets that fold's bias)."""
     cal = _as_calibrated(protocol, contextual)
@@ -98,7 +129,7 @@ def cross_validated_verdicts(protocol: JudgeProtocol, items: Sequence[Mapping[st
     for f in range(k):
         train = [i for i in range(n) if fold[i] != f]
         fit = fit_label_bias(cal, [items[i] for i in train], [variants[i] for i in train],
-                             [human[i] for i in train], contextual=cal.contextual, l2=l2)
+                             [human[i] for i in train], contextual=cal.contextual, l2=l2, space=space)
         with_bias = CalibratedProtocol(cal.inner, contextual=cal.contextual, bias=fit)
         for i in range(n):
             if fold[i] == f:
@@ -153,9 +184,9 @@ class CalibrationFit:
 def fit_calibration(data: Any, spec: Any, *, human: str, store: Any = None,
                     fields: Sequence[str] | Mapping[str, str] | None = None, folds: int = 5, seed: int = 0,
                     l2: float = DEFAULT_L2, out: str | os.PathLike[str] | None = None, encoding: str | None = None,
-                    progress: bool = False) -> CalibrationFit:
+                    progress: bool = False, space: str = "label") -> CalibrationFit:
     """Judge ``data`` with ``spec`` (its own calibration file, if any, is ignored: the bias is
-    refitted), fit the per-label bias on the ``human`` labels and estimate its gain (module
+    refitted), fit the per-label (``space="option"``: per-option) bias on the ``human`` labels and estimate its gain (module
     docstring); write the fit to ``out``."""
     from jurybox.engine import Judge, evaluate
     from jurybox.items import load_dataset
@@ -175,9 +206,9 @@ def fit_calibration(data: Any, spec: Any, *, human: str, store: Any = None,
                                         description=f"calibrate ({len(ds.items)} items)")
     labels = innermost(proto).labels()
     fit = fit_label_bias(proto, ds.items, variants, ds.human, contextual=spec.contextual, l2=l2,
-                         judge=judge.name)
+                         judge=judge.name, space=space)
     cv_verdicts = cross_validated_verdicts(proto, ds.items, variants, ds.human, contextual=spec.contextual,
-                                           folds=folds, seed=seed, l2=l2)
+                                           folds=folds, seed=seed, l2=l2, space=space)
     cv = {"uncalibrated": agreement(raw if not spec.contextual else
                                     [CalibratedProtocol(proto.inner).combine(it, vs)
                                      for it, vs in zip(ds.items, variants, strict=True)], ds.human, labels),

@@ -113,7 +113,8 @@ class CalibratedProtocol(Wrapped):
                        prompt_tokens=result.prompt_tokens, completion_tokens=result.completion_tokens)
 
     # -- calibration
-    def _options(self, item: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    def answer_options(self, item: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+        """Each real variant's answer options for ``item``."""
         return {v: tuple(r.options) for v, r in self.base.requests(item) if isinstance(r, OptionsRequest)}
 
     def _p_cf(self, variant: str, options: Sequence[str], verdicts: Mapping[str, Verdict]) -> np.ndarray | None:
@@ -130,7 +131,7 @@ class CalibratedProtocol(Wrapped):
         """Each real variant's calibrated option log-probabilities (contextual step, then the bias
         when ``bias``), or None for a variant that has none (unparsed, failed, generated) or whose
         content-free answers are missing."""
-        opts = self._options(item)
+        opts = self.answer_options(item)
         out: dict[str, dict[str, float] | None] = {}
         for v, x in verdicts.items():
             if is_content_free(v):
@@ -152,7 +153,11 @@ class CalibratedProtocol(Wrapped):
                     continue
                 p = np.exp(lo - lo.max())
                 lo = np.log(np.maximum(contextual_calibrate(p, p_cf), 1e-300))
-            if bias and self.bias is not None:
+            if bias and self.bias is not None and self.bias.space == "option":
+                # by answer option (a shortlist's letter: its position); an option the fit never saw gets 0
+                b = dict(zip(self.bias.labels, self.bias.bias, strict=True))
+                lo = lo + np.array([b.get(o, 0.0) for o in options])
+            elif bias and self.bias is not None:
                 labels = self.labels()
                 z = np.full(len(labels), ABSENT)
                 col = {lab: k for k, lab in enumerate(labels)}
@@ -167,7 +172,7 @@ class CalibratedProtocol(Wrapped):
     def label_logprobs(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict], *,
                        bias: bool = False) -> dict[str, dict[str, float] | None]:
         """:meth:`option_logprobs` keyed by label (what a bias is fitted on: ``bias=False``)."""
-        opts = self._options(item)
+        opts = self.answer_options(item)
         out: dict[str, dict[str, float] | None] = {}
         for v, lo in self.option_logprobs(item, verdicts, bias=bias).items():
             if lo is None:

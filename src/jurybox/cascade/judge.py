@@ -30,6 +30,7 @@ from jurybox.atomic import atomic_write
 from jurybox.backends.base import Backend, backend_label
 from jurybox.engine import Executor, Judge, RunStats, evaluate
 from jurybox.errors import BackendConfigError, JuryboxError
+from jurybox.fitfile import read_fit_file
 from jurybox.stacking.model import json_ready
 from jurybox.store import Store
 from jurybox.types import Verdict
@@ -87,14 +88,7 @@ def _check_threshold(t: Any, where: str) -> float:
 
 def read_cascade(path: str | os.PathLike[str]) -> CascadeConfig:
     p = Path(path)
-    if not p.is_file():
-        raise JuryboxError(f"{p}: cascade file not found")
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JuryboxError(f"{p}: not a readable JSON cascade file ({exc})") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise JuryboxError(f"{p}: not a jurybox cascade file (field 'format' is not {FORMAT!r})")
+    d = read_fit_file(p, kind="cascade", format=FORMAT, version=VERSION, hint="choose one with jurybox cascade")
     for key in ("cheap", "large"):
         if not isinstance(d.get(key), str) or not d[key]:
             raise JuryboxError(f"{p}: field '{key}' must name a model")

@@ -33,6 +33,7 @@ from jurybox.atomic import atomic_write
 from jurybox.backends.base import Backend, backend_label
 from jurybox.engine import Executor, Judge, RunStats
 from jurybox.errors import BackendConfigError, JuryboxError
+from jurybox.fitfile import read_fit_file
 from jurybox.stacking.model import Layout, StackModel, feature_matrix, feature_names, json_ready
 from jurybox.store import Store
 from jurybox.types import Verdict, canonical_json
@@ -121,16 +122,8 @@ def write_stack(stack: StackFile, path: str | os.PathLike[str]) -> Path:
 def read_stack(path: str | os.PathLike[str]) -> StackFile:
     """Read and check a stack file (one-line errors naming the file and field)."""
     p = Path(path)
-    if not p.is_file():
-        raise JuryboxError(f"{p}: stack file not found")
-    try:
-        d = json.loads(p.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise JuryboxError(f"{p}: not a readable JSON stack file ({exc})") from None
-    if not isinstance(d, dict) or d.get("format") != FORMAT:
-        raise JuryboxError(f"{p}: not a jurybox stack file (field 'format' is not {FORMAT!r})")
-    if d.get("version") != VERSION:
-        raise JuryboxError(f"{p}: stack file version {d.get('version')!r} is not supported (expected {VERSION})")
+    d = read_fit_file(p, kind="stack", format=FORMAT, version=VERSION,
+                      hint="fit one with a jury config's aggregation: stacked")
     try:
         members = tuple(Member(str(m["name"]), str(m["protocol"]), str(m.get("template", "default")),
                                dict(m.get("params") or {}), m.get("model"), dict(m.get("backend_options") or {}),
