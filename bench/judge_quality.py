@@ -396,6 +396,9 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
             ev = [i for i in ev if zs[i] is not None]
             tr = [i for i in train if zs[i] is not None]
             methods: dict[str, list[Verdict]] = {"zero-shot": [base.combine(p.items[i], zs[i]) for i in ev]}
+            if "candidates" in base.required:  # the free baseline: the shortlist's first (MiniLM-nearest) intent
+                methods["first candidate (no LLM)"] = [
+                    Verdict(label=p.items[i]["candidates"].split(";")[0], status="ok") for i in ev]
             fit = fit_label_bias(base, [p.items[i] for i in tr], [zs[i] for i in tr], [p.human[i] for i in tr])
             methods["bias (ML, <=50 labels)"] = [CalibratedProtocol(base, bias=fit).combine(p.items[i], zs[i])
                                                  for i in ev]
@@ -450,6 +453,12 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
             print("  seconds per call (stored latencies, item tasks only): "
                   + "; ".join(f"{k} {m:.2f} s (n={c})" for k, (m, c) in lat.items()))
         fsres: dict[str, Any] = {"latency": lat}
+        if "candidates" in base.required and done:
+            idx = [fs_items[j] for j in done]
+            first = [Verdict(label=p.items[i]["candidates"].split(";")[0], status="ok") for i in idx]
+            fsres["first_candidate"] = {f: fn(first, idx) for f, fn in fns.items()}
+            print("  first candidate (no LLM) on the few-shot items: "
+                  + ", ".join(f"{f} {x:+.3f}" for f, x in fsres["first_candidate"].items()))
         for name in ("fixed", "similar", "fixedcc"):
             sel = [j for j in done if rows[name][j] is not None]
             if len(sel) < 10:

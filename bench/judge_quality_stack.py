@@ -209,6 +209,7 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
     per: dict[str, dict[str, list[float]]] = {}
     casc: dict[str, dict[str, list[float]]] = {}
     diffs: dict[str, list[float]] = {}
+    kdiffs: dict[str, list[float]] = {}  # the paired kappa gain over the single judge, split by split
 
     def add(method: str, pred: Sequence[Any], ev: np.ndarray) -> None:
         d = per.setdefault(method, {"accuracy": [], "kappa": []})
@@ -241,9 +242,10 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
                     if len(set(y)) >= 2 and min(y.count(c) for c in set(y)) >= 2:
                         cv = cross_validate(x[fit], y, names, folds=5, repeats=3, balanced=balanced, seed=seed)
                         kfold[f"{tag}[{jname}]"] = cv.to_dict()
-        single_acc = per[single]["accuracy"][-1]
+        single_acc, single_kappa = per[single]["accuracy"][-1], per[single]["kappa"][-1]
         for method in list(per):
             diffs.setdefault(method, []).append(per[method]["accuracy"][-1] - single_acc)
+            kdiffs.setdefault(method, []).append(per[method]["kappa"][-1] - single_kappa)
         for cname, cheap in cascades.items():
             if cheap not in res or single not in res:
                 continue
@@ -287,7 +289,8 @@ def analyse(res: dict[str, tuple[list[Any], list[dict[str, Any]]]], gold: list[s
     boot = {}
     for method, pred in {**preds_fixed, **first_split}.items():
         boot[method] = method_agreement(method, [pred[i] for i in ev0], list(g[ev0]), n_resamples=1000, seed=seed)
-    methods = {m: {k: _summary(v) for k, v in d.items()} | {"accuracy_minus_single": _summary(diffs[m])}
+    methods = {m: {k: _summary(v) for k, v in d.items()} | {"accuracy_minus_single": _summary(diffs[m]),
+                                                              "kappa_minus_single": _summary(kdiffs[m])}
                for m, d in per.items()}
     cascade_out = {c: {k: _summary(v) for k, v in d.items()} for c, d in casc.items()}
     return {"n": n, "n_labels": n_labels, "splits": splits, "methods": methods, "cascades": cascade_out,
@@ -314,11 +317,12 @@ def _fmt(s: dict[str, float], pct: bool = True) -> str:
 
 def print_report(title: str, out: dict[str, Any], costs: dict[str, dict[str, float]]) -> None:
     print(f"\n== {title}: {out['n']} items, {out['n_labels']} labels for fitting, {out['splits']} random splits")
-    print(f"{'method':44s} {'accuracy % [2.5, 97.5 pct]':>28s} {'kappa':>24s} {'acc - single (points)':>24s}")
+    print(f"{'method':44s} {'accuracy % [2.5, 97.5 pct]':>28s} {'kappa':>24s} {'acc - single (points)':>24s} "
+          f"{'kappa - single':>24s}")
     for m, d in out["methods"].items():
         by_group = "  ".join(f"{k[9:-1]} {_fmt(v)}" for k, v in d.items() if k.startswith("accuracy["))
         print(f"{m:44s} {_fmt(d['accuracy']):>28s} {_fmt(d['kappa'], False):>24s} "
-              f"{_fmt(d['accuracy_minus_single']):>24s}  {by_group}")
+              f"{_fmt(d['accuracy_minus_single']):>24s} {_fmt(d['kappa_minus_single'], False):>24s}  {by_group}")
     for c, d in out["cascades"].items():
         print(f"cascade {c}: threshold {_fmt(d['threshold'], False)}, escalated {_fmt(d['share_escalated'])} %, "
               f"accuracy {_fmt(d['accuracy'])} vs 1.5B {_fmt(d['large_accuracy'])} "
