@@ -8,7 +8,10 @@ Datasets (../shared/data): ``llmbar`` (the 140-item sample of the other LLMBar b
 the 4 Adversarial and 3 Processed sets, seed 0; pairwise template ``default``, both orders, margin
 combination; accuracy and Cohen's kappa against the gold preference), ``relevance`` (the 1,000
 stratified TREC DL19 pool pairs of bench/relevance_dl19.py, the ``relevance`` protocol; unweighted
-kappa on the 4 grades of the argmax grade and of the expected grade rounded half up), ``newsroom``
+kappa on the 4 grades of the argmax grade and of the expected grade rounded half up), ``banking77``
+(the first ``--b77-n`` items of bench/distill_banking77.py's LLM-labelled pool with its MiniLM
+shortlists, classify_shortlist; accuracy and kappa over the 77 intents, beside the free baseline of
+the shortlist's first candidate), ``newsroom``
 (the summaries of the first N articles of a seeded permutation, as bench/newsroom_rater.py chooses
 them, scored 1-5 on 4 aspects with that bench's template; Spearman of the expected score with the
 mean human rating, averaged over the aspects).
@@ -19,7 +22,8 @@ rerun makes no model call for what is stored, ``--budget-min`` stops starting ne
 benches by task key, so it costs 0 calls), ``cc`` the content-free tasks of contextual
 calibration (3 per variant and aspect), ``fixed`` few-shot with k fixed label-balanced examples,
 ``similar`` few-shot with k per-item MiniLM-nearest examples (label-balanced), ``fixedcc`` the
-content-free tasks under the fixed few-shot prompt.
+content-free tasks under the fixed few-shot prompt, ``both`` (banking77) the shortlist asked in its
+reversed order too (``orders=2``; order 0 is the zero-shot task).
 
 Evaluation: R repeated random splits of the items (seeds 0..R-1) into <= 50 labelled items (the
 examples and the bias fit; ``--train``) and the rest. Zero-shot, contextual calibration (CC), the
@@ -67,7 +71,7 @@ SEEDS = {"llmbar": (HERE / ".jurybox" / "llmbar.sqlite", HERE / ".jurybox" / "ju
          "relevance": (HERE / ".jurybox" / "relevance_dl19.sqlite",),
          "banking77": (HERE / ".jurybox" / "bench-banking77" / "verdicts.sqlite",)}
 B77_WORK = HERE / ".jurybox" / "bench-banking77"  # bench/distill_banking77.py's work directory (embeddings, store)
-STAGES = ("zero", "cc", "fixed", "similar", "fixedcc")
+STAGES = ("zero", "cc", "fixed", "similar", "fixedcc", "both")
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Part:
     groups: list[str] = field(default_factory=list)  # llmbar: Adversarial / Processed
     max_example_chars: int | None = None
     example_fix: Callable[[dict[str, Any], str], dict[str, Any]] | None = None  # an item as a few-shot example
+    orders2: JudgeProtocol | None = None  # the same judge asked in two candidate orders (stage "both")
 
 
 # -- datasets -------------------------------------------------------------------------------------
@@ -122,8 +127,10 @@ def banking77_parts(n: int) -> tuple[list[Part], int]:
     texts = train.text.values[rows].tolist()
     human = train.category.values[rows].tolist()
     items = [{"text": t, "candidates": ";".join(c)} for t, c in zip(texts, cands, strict=True)]
-    proto = make_protocol("classify_shortlist", labels=names, criteria="These are customer questions to a bank.")
-    return [Part("banking77", proto, items, human, example_fix=_gold_in_shortlist)], 4096
+    crit = "These are customer questions to a bank."
+    proto = make_protocol("classify_shortlist", labels=names, criteria=crit)
+    both = make_protocol("classify_shortlist", labels=names, criteria=crit, orders=2)
+    return [Part("banking77", proto, items, human, example_fix=_gold_in_shortlist, orders2=both)], 4096
 
 
 def _gold_in_shortlist(item: dict[str, Any], label: str) -> dict[str, Any]:
@@ -343,6 +350,10 @@ def main() -> int:
             for p in parts:
                 if stage == "zero":
                     judge, its = Judge(p.protocol, backend), p.items
+                elif stage == "both":
+                    if p.orders2 is None:
+                        continue
+                    judge, its = Judge(p.orders2, backend), p.items
                 elif stage == "cc" and "candidates" in p.protocol.required:
                     # a shortlist stays in the content-free input: its tasks are per item
                     judge, its = Judge(CalibratedProtocol(p.protocol, contextual=True), backend), p.items
@@ -380,6 +391,7 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
         cc = CalibratedProtocol(base, contextual=True)
         zs = stored(Judge(base, backend), p.items, store)
         ccv = stored(Judge(cc, backend), p.items, store)
+        both = stored(Judge(p.orders2, backend), p.items, store) if p.orders2 is not None else None
         have_zs = sum(v is not None for v in zs)
         have_cc = sum(v is not None for v in ccv)
         print(f"\n== {p.name}: {len(p.items)} items; stored: zero-shot {have_zs}, with content-free tasks {have_cc}")
@@ -406,6 +418,14 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
                                    space="option")
             methods["option bias (ML)"] = [CalibratedProtocol(base, bias=fit_o).combine(p.items[i], zs[i])
                                            for i in ev]
+            if both is not None and all(both[i] is not None for i in ev + tr):
+                o2 = p.orders2
+                assert o2 is not None
+                methods["both orders (2 calls)"] = [o2.combine(p.items[i], both[i]) for i in ev]
+                fit_b = fit_label_bias(o2, [p.items[i] for i in tr], [both[i] for i in tr], [p.human[i] for i in tr],
+                                       space="option")
+                methods["both orders + option bias"] = [CalibratedProtocol(o2, bias=fit_b).combine(p.items[i], both[i])
+                                                        for i in ev]
             if with_cc:
                 methods["contextual (CC)"] = [cc.combine(p.items[i], ccv[i]) for i in ev]
                 fit_cc = fit_label_bias(cc, [p.items[i] for i in tr], [ccv[i] for i in tr],

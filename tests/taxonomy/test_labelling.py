@@ -131,6 +131,34 @@ def test_classify_shortlist_reads_letters_as_the_items_candidates(tmp_path):
         jurybox.run_judge(bad, "classify_shortlist", model=backend, labels=labels, store=tmp_path / "s.sqlite")
 
 
+def test_shortlist_in_both_orders_cancels_a_position_preference(tmp_path):
+    labels = [f"intent_{i}" for i in range(10)]
+
+    def last_biased(text, options):  # a judge that knows the answer a little and loves the last letter
+        want = text.split("Text:")[-1].strip().split()[0]
+        letter = next(line.split(".")[0] for line in text.splitlines() if line.endswith(". " + want))
+        z = {o: (1.0 if o == letter else 0.0) + (2.0 if o == options[-1] else 0.0) for o in options}
+        total = sum(2.718281828 ** x for x in z.values())
+        return {o: 2.718281828 ** x / total for o, x in z.items()}
+
+    df = pd.DataFrame({"text": ["intent_1 please", "intent_4 now"],
+                       "candidates": ["intent_1;intent_2;intent_3", "intent_4;intent_5;intent_6"]})
+    one = jurybox.run_judge(df, "classify_shortlist", model=ScriptedBackend(options=last_biased), labels=labels,
+                            store=tmp_path / "s.sqlite")
+    assert list(one.table.verdict) == ["intent_3", "intent_6"]  # the last letter wins in one order
+    backend = ScriptedBackend(options=last_biased)
+    both = jurybox.run_judge(df, "classify_shortlist", model=backend, labels=labels, orders=2,
+                             store=tmp_path / "s.sqlite")
+    assert both.stats.model_calls == 2  # order 0 comes from the one-order run's store
+    assert list(both.table.verdict) == ["intent_1", "intent_4"]  # the bias averages out, the signal stays
+    assert any("A. intent_3\nB. intent_2\nC. intent_1" in t for t in backend.seen)  # order 1 is reversed
+    v = both.verdicts[0]
+    assert v.extra["orders"] == 2 and v.probs is not None and sum(v.probs.values()) == pytest.approx(1.0)
+    assert v.extra["per_order"] == {"intent_1;intent_2;intent_3": "intent_3", "intent_3;intent_2;intent_1": "intent_1"}
+    with pytest.raises(JuryboxError, match="orders must be at least 1"):
+        jurybox.make_protocol("classify_shortlist", labels=labels, orders=0)
+
+
 def test_shortlist_ranks_labels_by_similarity():
     from jurybox.distill.api import shortlist
 

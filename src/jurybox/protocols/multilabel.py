@@ -24,7 +24,12 @@
   label and probabilities are the candidates' names; the label set (``labels`` or a taxonomy)
   checks the candidates and normalises human labels. A shortlist comes from anything that ranks
   labels for a text, such as :func:`jurybox.distill.api.shortlist` (embedding similarity between
-  the text and the label names and descriptions).
+  the text and the label names and descriptions). ``orders=K`` asks the shortlist in K orders
+  (order 0 as given, order 1 reversed, the others permutations seeded by the item's content, the
+  same on every run) and averages each candidate's probability over the orders that were read: a
+  small judge prefers some positions (the last letter, here), and asking both ways cancels that
+  at the price of K calls. ``orders`` changes the variants, not the answer to one variant, so
+  order 0's verdicts are those of a one-order run.
 
 A taxonomy file is YAML with ``labels: [{name, description}, ...]`` (the rest, such as
 ``history``, is ignored here); :func:`read_taxonomy` reads it, refusing an empty one in one line.
@@ -38,10 +43,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from jurybox.errors import InputError
+import numpy as np
+
+from jurybox.errors import InputError, OptionError
 from jurybox.protocols.base import JudgeProtocol
 from jurybox.protocols.registry import register_protocol
-from jurybox.types import BackendResult, OptionsRequest, Request, Verdict
+from jurybox.types import BackendResult, OptionsRequest, Request, Verdict, stable_hash
 
 __all__ = ["SPLIT_CODES", "CodedClassify", "MultiLabel", "Shortlist", "codes_for", "read_taxonomy"]
 
@@ -251,10 +258,14 @@ class Shortlist(JudgeProtocol):
     prefill = "Answer:"
 
     def __init__(self, *, labels: Sequence[str] | None = None, descriptions: Mapping[str, str] | None = None,
-                 taxonomy: str | None = None, criteria: str | None = None, template: str = "default") -> None:
+                 taxonomy: str | None = None, criteria: str | None = None, template: str = "default",
+                 orders: int = 1) -> None:
         super().__init__(criteria=criteria, template=template)
         self._labels, self.descriptions = _label_set(labels, descriptions, taxonomy, 2, self.name)
         self._known = set(self._labels)
+        if int(orders) < 1:
+            raise OptionError(f"orders must be at least 1 (1: the shortlist as given), got {orders}", option="orders")
+        self.orders = int(orders)
 
     @classmethod
     def parse_option(cls, key: str, value: Any) -> Any:
@@ -279,12 +290,52 @@ class Shortlist(JudgeProtocol):
             raise InputError(f"a shortlist needs 2 to {len(LETTERS)} candidates, got {len(names)}", field="candidates")
         return names
 
+    def shown(self, item: Mapping[str, Any], names: Sequence[str], k: int) -> list[str]:
+        """The candidates in order ``k``: as given, reversed, then seeded permutations."""
+        if k == 0:
+            return list(names)
+        if k == 1:
+            return list(names)[::-1]
+        h = stable_hash({"text": str(item["text"]), "candidates": list(names), "k": k})
+        rng = np.random.default_rng(int(h[:15], 16))
+        return [names[int(i)] for i in rng.permutation(len(names))]
+
     def requests(self, item: Mapping[str, Any]) -> list[tuple[str, Request]]:
         names = self.candidates(item)
         letters = LETTERS[:len(names)]
-        text = self.render(coded=list(zip(letters, names)), descriptions=self.descriptions, text=item["text"])
-        # the variant names the candidates: the letters mean different labels for different items
-        return [(";".join(names), OptionsRequest(self.prompt(text), letters))]
+        out: list[tuple[str, Request]] = []
+        for k in range(self.orders):
+            shown = self.shown(item, names, k)
+            variant = ";".join(shown)  # names the candidates in order: the letters mean different labels per item
+            if any(v == variant for v, _ in out):
+                continue  # two candidates have only two orders
+            text = self.render(coded=list(zip(letters, shown)), descriptions=self.descriptions, text=item["text"])
+            out.append((variant, OptionsRequest(self.prompt(text), letters)))
+        return out
+
+    def combine(self, item: Mapping[str, Any], verdicts: Mapping[str, Verdict]) -> Verdict:
+        """One order: its verdict. Several: each candidate's probability averaged over the orders
+        that were read (an unparsed or failed order is left out; all of them: the item is too)."""
+        if len(verdicts) == 1:
+            (v,) = verdicts.values()
+            return v
+        read = [v for v in verdicts.values() if v.label is not None]
+        if not read:
+            errors = [v for v in verdicts.values() if v.status == "error"]
+            base = errors[0] if errors else next(iter(verdicts.values()))
+            return Verdict(label=None, status=base.status, raw=base.raw, error=base.error,
+                           extra={"orders": len(verdicts), "read": 0})
+        mean: dict[str, float] = {}
+        for v in read:
+            for name, p in (v.probs or {str(v.label): 1.0}).items():
+                mean[name] = mean.get(name, 0.0) + p / len(read)
+        label = max(mean, key=lambda k: mean[k])
+        return Verdict(label=label, probs=mean, raw=read[0].raw,
+                       extra={"orders": len(verdicts), "read": len(read),
+                              "per_order": {k: v.label for k, v in verdicts.items()}},
+                       latency_s=sum(v.latency_s for v in verdicts.values()),
+                       prompt_tokens=sum(v.prompt_tokens for v in verdicts.values()),
+                       completion_tokens=sum(v.completion_tokens for v in verdicts.values()))
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
         names = variant.split(";")
