@@ -391,7 +391,7 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
         cc = CalibratedProtocol(base, contextual=True)
         zs = stored(Judge(base, backend), p.items, store)
         ccv = stored(Judge(cc, backend), p.items, store)
-        both = stored(Judge(p.orders2, backend), p.items, store) if p.orders2 is not None else None
+        two = stored(Judge(p.orders2, backend), p.items, store) if p.orders2 is not None else None
         have_zs = sum(v is not None for v in zs)
         have_cc = sum(v is not None for v in ccv)
         print(f"\n== {p.name}: {len(p.items)} items; stored: zero-shot {have_zs}, with content-free tasks {have_cc}")
@@ -418,13 +418,13 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
                                    space="option")
             methods["option bias (ML)"] = [CalibratedProtocol(base, bias=fit_o).combine(p.items[i], zs[i])
                                            for i in ev]
-            if both is not None and all(both[i] is not None for i in ev + tr):
+            if two is not None and all(two[i] is not None for i in ev + tr):
                 o2 = p.orders2
                 assert o2 is not None
-                methods["both orders (2 calls)"] = [o2.combine(p.items[i], both[i]) for i in ev]
-                fit_b = fit_label_bias(o2, [p.items[i] for i in tr], [both[i] for i in tr], [p.human[i] for i in tr],
+                methods["both orders (2 calls)"] = [o2.combine(p.items[i], two[i]) for i in ev]
+                fit_b = fit_label_bias(o2, [p.items[i] for i in tr], [two[i] for i in tr], [p.human[i] for i in tr],
                                        space="option")
-                methods["both orders + option bias"] = [CalibratedProtocol(o2, bias=fit_b).combine(p.items[i], both[i])
+                methods["both orders + option bias"] = [CalibratedProtocol(o2, bias=fit_b).combine(p.items[i], two[i])
                                                         for i in ev]
             if with_cc:
                 methods["contextual (CC)"] = [cc.combine(p.items[i], ccv[i]) for i in ev]

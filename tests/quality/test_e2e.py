@@ -54,3 +54,39 @@ def test_contextual_calibration_divides_out_the_models_content_free_answer(qwen,
         assert [v.probs[s] for s in scale] == pytest.approx(want.tolist(), abs=1e-6)
     again = run_judge(data, spec, store=tmp_path / "s.sqlite")
     assert again.stats.model_calls == 0
+
+
+SHORT_LABELS = ["card_lost", "card_arrival", "exchange_rate", "top_up_failed"]
+SHORT = pd.DataFrame({
+    "text": ["I lost my card on the train", "When will my new card get here?", "What rate do you use for euros?",
+             "My top up did not go through", "Someone stole my card", "Is my card in the post yet?"],
+    "candidates": ["card_arrival;card_lost;exchange_rate", "card_lost;exchange_rate;card_arrival",
+                   "exchange_rate;top_up_failed;card_lost", "card_arrival;top_up_failed;exchange_rate",
+                   "card_lost;card_arrival;top_up_failed", "exchange_rate;card_arrival;card_lost"],
+    "intent": ["card_lost", "card_arrival", "exchange_rate", "top_up_failed", "card_lost", "card_arrival"]})
+
+
+def test_shortlist_in_two_orders_with_examples_and_a_bias_per_option(qwen, tmp_path):
+    from jurybox.calibration.api import fit_calibration
+
+    store = tmp_path / "s.sqlite"
+    spec = JudgeSpec("classify_shortlist", {"labels": SHORT_LABELS, "orders": 2}, model=qwen)
+    res = run_judge(SHORT, spec, store=store)
+    assert res.stats.model_calls == 12 and all(v.status == "ok" for v in res.verdicts)
+    for item, v, per in zip(SHORT.to_dict("records"), res.verdicts, res.variants, strict=True):
+        names = item["candidates"].split(";")
+        assert set(per) == {";".join(names), ";".join(names[::-1])}  # as given and reversed
+        mean = {n: np.mean([x.probs[n] for x in per.values()]) for n in names}
+        assert v.probs == pytest.approx(mean) and v.label == max(mean, key=mean.get)
+    fit = fit_calibration(SHORT, spec, human="intent", store=store, folds=2, space="option", out=tmp_path / "f.json")
+    assert fit.model_calls == 0 and fit.fit.space == "option" and set(fit.fit.labels) == {"A", "B", "C"}
+    again = run_judge(SHORT, spec.replace(calibration=tmp_path / "f.json"), store=store)
+    assert again.stats.model_calls == 0 and all(v.label in c.split(";") for v, c in
+                                                zip(again.verdicts, SHORT.candidates, strict=True))
+    # few-shot examples keep their own shortlists (each answered with its label's letter)
+    examples = tmp_path / "ex.jsonl"
+    SHORT.rename(columns={"intent": "label"}).to_json(examples, orient="records", lines=True)
+    fs = run_judge(SHORT.iloc[:2], JudgeSpec("classify_shortlist", {"labels": SHORT_LABELS}, model=qwen,
+                                             examples=examples, shots=2, select="balanced"), store=store)
+    assert fs.stats.model_calls == 2 and all(v.status == "ok" for v in fs.verdicts)
+    assert all(v.label in c.split(";") for v, c in zip(fs.verdicts, SHORT.candidates[:2], strict=True))
