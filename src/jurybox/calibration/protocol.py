@@ -46,7 +46,6 @@ from jurybox.types import BackendResult, OptionScores, OptionsRequest, Request, 
 __all__ = ["CF_PREFIX", "CalibratedProtocol", "content_free_item"]
 
 CF_PREFIX = "cf"
-#: fields that shape the question rather than carry the item's content: kept in content-free inputs
 ABSENT = -1e4  # the log-probability of a label no option of this variant stands for (pairwise "tie")
 
 
