@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import InputError
-from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols.base import JudgeProtocol, mean_over_orders
 from jurybox.protocols.registry import register_protocol
 from jurybox.types import (
     BackendResult,
@@ -243,24 +243,7 @@ class MultipleChoice(JudgeProtocol):
             if u is not None and v.status == "ok" and u.status == "ok":
                 v = Verdict(**{**v.to_dict(), "extra": {**v.extra, "unconditional": u.extra.get("loglikelihoods")}})
             return v
-        n = len(item["choices"])
-        letters = LETTERS[:n]
-        read = [v for v in verdicts.values() if v.label is not None]
-        if not read:
-            errors = [v for v in verdicts.values() if v.status == "error"]
-            base = errors[0] if errors else next(iter(verdicts.values()))
-            return Verdict(label=None, status=base.status, raw=base.raw, error=base.error,
-                           extra={"orders": len(verdicts), "read": 0})
-        mean = dict.fromkeys(letters, 0.0)
-        for v in read:
-            probs = v.probs if v.probs else {str(v.label): 1.0}
-            for k, p in probs.items():
-                mean[k] += p / len(read)
-        label = max(letters, key=lambda k: mean[k])
-        return Verdict(label=label, probs=mean, raw=read[0].raw,
-                       extra={"orders": len(verdicts), "read": len(read)},
-                       prompt_tokens=sum(v.prompt_tokens for v in verdicts.values()),
-                       completion_tokens=sum(v.completion_tokens for v in verdicts.values()))
+        return mean_over_orders(verdicts, LETTERS[:len(item["choices"])])
 
     def normalise_label(self, value: Any, *, file: str | None, row: int, field: str) -> str:
         """An answer key as a letter: a letter A-Z (any case) or a 0-based option index."""

@@ -27,7 +27,8 @@ from jurybox._pairs import key_value_pairs
 from jurybox.errors import InputError, JuryboxError, OptionError
 from jurybox.types import BackendResult, Message, OptionScores, Prompt, Request, Verdict
 
-__all__ = ["PROMPTS", "JudgeProtocol", "compile_template", "match_option", "render_template", "template_variants"]
+__all__ = ["PROMPTS", "JudgeProtocol", "compile_template", "match_option", "mean_over_orders", "render_template",
+           "template_variants"]
 
 PROMPTS = Path(str(resources.files("jurybox").joinpath("prompts")))
 
@@ -111,6 +112,28 @@ def _from_text(protocol: str, key: str, hint: Any, text: str) -> Any:
 
 
 _STRIP = re.compile(r"^[\s\"'`(\[*]+|[\s\"'`)\].,:;!*]+$")
+
+
+def mean_over_orders(verdicts: Mapping[str, Verdict], keys: Sequence[str] | None = None) -> Verdict:
+    """An item asked in several option orders, each verdict already in the item's own labels:
+    each label's probability averaged over the orders that were read (an answer without
+    probabilities counts as all on its label; ``keys`` fixes the labels, else those seen). An
+    unread order is left out; when none was read the item is unread too, with the first error's
+    status and text (else the first order's)."""
+    read = [v for v in verdicts.values() if v.label is not None]
+    if not read:
+        errors = [v for v in verdicts.values() if v.status == "error"]
+        base = errors[0] if errors else next(iter(verdicts.values()))
+        return Verdict(label=None, status=base.status, raw=base.raw, error=base.error,
+                       extra={"orders": len(verdicts), "read": 0})
+    mean: dict[str, float] = dict.fromkeys(keys, 0.0) if keys is not None else {}
+    for v in read:
+        for k, p in (v.probs if v.probs else {str(v.label): 1.0}).items():
+            mean[k] = mean.get(k, 0.0) + p / len(read)
+    label = max(mean, key=lambda k: mean[k])
+    return Verdict(label=label, probs=mean, raw=read[0].raw, extra={"orders": len(verdicts), "read": len(read)},
+                   prompt_tokens=sum(v.prompt_tokens for v in verdicts.values()),
+                   completion_tokens=sum(v.completion_tokens for v in verdicts.values()))
 
 
 def match_option(text: str, options: Sequence[str]) -> str | None:

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from jurybox.errors import InputError, OptionError
-from jurybox.protocols.base import JudgeProtocol
+from jurybox.protocols.base import JudgeProtocol, mean_over_orders
 from jurybox.protocols.registry import register_protocol
 from jurybox.types import BackendResult, OptionsRequest, Request, Verdict, stable_hash
 
@@ -319,23 +319,10 @@ class Shortlist(JudgeProtocol):
         if len(verdicts) == 1:
             (v,) = verdicts.values()
             return v
-        read = [v for v in verdicts.values() if v.label is not None]
-        if not read:
-            errors = [v for v in verdicts.values() if v.status == "error"]
-            base = errors[0] if errors else next(iter(verdicts.values()))
-            return Verdict(label=None, status=base.status, raw=base.raw, error=base.error,
-                           extra={"orders": len(verdicts), "read": 0})
-        mean: dict[str, float] = {}
-        for v in read:
-            for name, p in (v.probs or {str(v.label): 1.0}).items():
-                mean[name] = mean.get(name, 0.0) + p / len(read)
-        label = max(mean, key=lambda k: mean[k])
-        return Verdict(label=label, probs=mean, raw=read[0].raw,
-                       extra={"orders": len(verdicts), "read": len(read),
-                              "per_order": {k: v.label for k, v in verdicts.items()}},
-                       latency_s=sum(v.latency_s for v in verdicts.values()),
-                       prompt_tokens=sum(v.prompt_tokens for v in verdicts.values()),
-                       completion_tokens=sum(v.completion_tokens for v in verdicts.values()))
+        out = mean_over_orders(verdicts, self.candidates(item))
+        out.extra["per_order"] = {k: v.label for k, v in verdicts.items()}
+        out.latency_s = sum(v.latency_s for v in verdicts.values())
+        return out
 
     def interpret(self, variant: str, result: BackendResult) -> Verdict:
         names = variant.split(";")
