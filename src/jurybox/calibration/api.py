@@ -186,8 +186,8 @@ def fit_calibration(data: Any, spec: Any, *, human: str, store: Any = None,
                     l2: float = DEFAULT_L2, out: str | os.PathLike[str] | None = None, encoding: str | None = None,
                     progress: bool = False, space: str = "label") -> CalibrationFit:
     """Judge ``data`` with ``spec`` (its own calibration file, if any, is ignored: the bias is
-    refitted), fit the per-label (``space="option"``: per-option) bias on the ``human`` labels and estimate its gain (module
-    docstring); write the fit to ``out``."""
+    refitted), fit the per-label (``space="option"``: per-option) bias on the ``human`` labels and
+    estimate its gain (module docstring); write the fit to ``out``."""
     from jurybox.engine import Judge, evaluate
     from jurybox.items import load_dataset
     from jurybox.spec import as_spec
