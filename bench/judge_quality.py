@@ -385,11 +385,12 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
     out: dict[str, Any] = {"dataset": args.dataset, "n_items": len(parts[0].items), "train": len(sp[0][0]),
                            "reps": len(sp), "parts": {}}
     free: dict[str, dict[str, list[float]]] = {}
+    zero_shot: dict[str, list[dict[str, Verdict] | None]] = {}  # each part's stored zero-shot verdicts
     fewshot_rows: dict[str, dict[str, Any]] = {}
     for p in parts:
         base = p.protocol
         cc = CalibratedProtocol(base, contextual=True)
-        zs = stored(Judge(base, backend), p.items, store)
+        zs = zero_shot[p.name] = stored(Judge(base, backend), p.items, store)
         ccv = stored(Judge(cc, backend), p.items, store)
         two = stored(Judge(p.orders2, backend), p.items, store) if p.orders2 is not None else None
         have_zs = sum(v is not None for v in zs)
@@ -521,7 +522,7 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
             gain = "" if mname == "zero-shot" else f"   gain {spread(mean - zero)}"
             print(f"  {mname:24s} {fname:18s} {spread(mean)}{gain}")
     if len(parts) > 1:
-        out["aspect_stack"] = aspect_stack(parts, store, backend, sp)
+        out["aspect_stack"] = aspect_stack(parts, [zero_shot[p.name] for p in parts], sp)
     if args.dataset == "llmbar":
         published()
     if args.dataset == "newsroom":
@@ -531,18 +532,18 @@ def report(args: Any, parts: list[Part], store: Store, backend: Any, sp: list[tu
     return out
 
 
-def aspect_stack(parts: list[Part], store: Store, backend: Any, sp: list[tuple[list[int], list[int]]]
-                 ) -> dict[str, Any]:
+def aspect_stack(parts: list[Part], zs: list[list[dict[str, Verdict] | None]],
+                 sp: list[tuple[list[int], list[int]]]) -> dict[str, Any]:
     """Newsroom: every aspect's human rating predicted from the judge's answers to all the aspect
     questions, (a) by the stacked jury of jurybox.stacking (a multinomial logistic regression over
     the 4 questions' option log-probabilities, fitted on the split's <= 50 labelled summaries; the
     expected rating under its probabilities is ranked) and (b) with no labels, the mean of the 4
     questions' expected scores. Spearman with the mean human rating on the held-out summaries, on
-    the summaries every question has answered; the gain is paired with the same aspect's zero-shot."""
+    the summaries every question has answered (``zs``: each part's stored zero-shot verdicts); the
+    gain is paired with the same aspect's zero-shot."""
     from jurybox.stacking import feature_layout, feature_matrix, feature_names, fit_stack
 
     names = [p.name for p in parts]
-    zs = [stored(Judge(p.protocol, backend), p.items, store) for p in parts]
     done = [i for i in range(len(parts[0].items)) if all(z[i] is not None for z in zs)]
     if len(done) < 20:
         return {}

@@ -73,13 +73,14 @@ def bias_rows(protocol: CalibratedProtocol, items: Sequence[Mapping[str, Any]],
     for i, (item, vs, h) in enumerate(zip(items, variants, human, strict=True)):
         if h is None:
             continue
+        opts = opts_of(item) if space == "option" else {}
         per_variant = (protocol.option_logprobs(item, vs, bias=False) if space == "option"
                        else protocol.label_logprobs(item, vs, bias=False))
         for v, lps in per_variant.items():
             if lps is None:
                 continue
             if space == "option":
-                to_label = option_labels(protocol.base, v, opts_of(item)[v])
+                to_label = option_labels(protocol.base, v, opts[v])
                 target = next((o for o, lab in to_label.items() if lab == h), None)
             else:
                 target = h if h in lps else None
